@@ -1,0 +1,27 @@
+// Shared CLI flags and subcommand registration (STYLE §13). Each subcommand lives in
+// cmd_<name>.cpp with an <Name>Args struct, add_<name>(CLI::App&) and run_<name>(const Args&).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace lumamba::cli {
+
+struct CommonArgs {
+  int n_threads = 0;  ///< 0 = hardware cores
+  std::string log_level = "info";
+};
+
+/// Adds --threads and --log-level to a (sub)command.
+void add_common_flags(CLI::App& app, CommonArgs& args);
+/// Applies the common flags (threads, log level) and logs the runtime (BLAS, threads) on stderr.
+void apply_common(const CommonArgs& args);
+
+/// Each subcommand registers itself and sets `run` to the function main calls after parsing.
+using RunFn = std::function<int()>;
+void add_info(CLI::App& app, RunFn& run);
+void add_forward(CLI::App& app, RunFn& run);
+
+}  // namespace lumamba::cli

@@ -1,0 +1,137 @@
+// Generic layers: timm Mlp, torch MultiheadAttention, pre-norm Transformer layers
+// (see lumamba/model/layers.h). Mirrors torch 1.13 nn.functional.multi_head_attention_forward:
+// q is scaled by 1/sqrt(head_dim) before QKᵀ, softmax in the input dtype.
+#include "lumamba/model/layers.h"
+
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/functional/linear.h>
+#include <torch/nn/init.h>
+
+#include <cmath>
+
+#include "lumamba/core/error.h"
+#include "lumamba/model/fmt_shape.h"
+
+namespace lumamba::model {
+
+namespace F = torch::nn::functional;
+
+torch::nn::LayerNorm make_layer_norm(int64_t dim) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5));
+}
+
+// ---------------------------------------------------------------------------------------- Mlp
+MlpImpl::MlpImpl(const MlpOptions& options_) : options(options_) { reset(); }
+
+void MlpImpl::reset() {
+  fc1 = register_module("fc1", torch::nn::Linear(options.in_features(), options.hidden_features()));
+  if (options.hidden_norm()) norm = register_module("norm", make_layer_norm(options.hidden_features()));
+  fc2 = register_module("fc2", torch::nn::Linear(options.hidden_features(), options.out_features()));
+}
+
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+  auto h = torch::gelu(fc1->forward(x));
+  h = torch::dropout(h, options.dropout(), is_training());
+  if (norm) h = norm->forward(h);
+  h = fc2->forward(h);
+  return torch::dropout(h, options.dropout(), is_training());
+}
+
+// ------------------------------------------------------------------------ MultiheadAttention
+MultiheadAttentionImpl::MultiheadAttentionImpl(const MultiheadAttentionOptions& options_)
+    : options(options_) {
+  reset();
+}
+
+void MultiheadAttentionImpl::reset() {
+  const int64_t e = options.embed_dim();
+  LUMAMBA_CHECK_INPUT(e % options.num_heads() == 0,
+                      "MultiheadAttention: embed_dim {} is not divisible by num_heads {}", e,
+                      options.num_heads());
+  in_proj_weight = register_parameter("in_proj_weight", torch::empty({3 * e, e}));
+  in_proj_bias = register_parameter("in_proj_bias", torch::zeros({3 * e}));
+  out_proj = register_module("out_proj", torch::nn::Linear(e, e));
+  torch::nn::init::xavier_uniform_(in_proj_weight);
+  torch::nn::init::zeros_(out_proj->bias);
+}
+
+AttentionOutput MultiheadAttentionImpl::forward(const torch::Tensor& query, const torch::Tensor& key,
+                                                const torch::Tensor& value, bool need_weights) {
+  const int64_t e = options.embed_dim();
+  const int64_t h = options.num_heads();
+  const int64_t hd = e / h;
+  LUMAMBA_CHECK(query.dim() == 3 && query.size(2) == e, "query must be (N, L, {}), got {}", e,
+                query.sizes());
+  LUMAMBA_CHECK(key.dim() == 3 && key.size(2) == e && value.sizes() == key.sizes(),
+                "key/value must be (N, M, {}), got {} / {}", e, key.sizes(), value.sizes());
+  const int64_t n = query.size(0), l = query.size(1), m = key.size(1);
+  auto w = in_proj_weight.chunk(3, 0);
+  auto b = in_proj_bias.chunk(3, 0);
+  // (N, L, E) -> (N, h, L, hd)
+  auto q = F::linear(query, w[0], b[0]).view({n, l, h, hd}).transpose(1, 2);
+  auto k = F::linear(key, w[1], b[1]).view({n, m, h, hd}).transpose(1, 2);
+  auto v = F::linear(value, w[2], b[2]).view({n, m, h, hd}).transpose(1, 2);
+  q = q * (1.0 / std::sqrt(static_cast<double>(hd)));
+  auto attn = torch::softmax(torch::matmul(q, k.transpose(-2, -1)), -1);  // (N, h, L, M)
+  auto attn_dropped = torch::dropout(attn, options.dropout(), is_training());
+  auto out = torch::matmul(attn_dropped, v).transpose(1, 2).reshape({n, l, e});  // (N, L, E)
+  AttentionOutput result;
+  result.output = out_proj->forward(out);
+  if (need_weights) result.weights = attn.mean(1);  // (N, L, M), torch averages before dropout
+  return result;
+}
+
+// ------------------------------------------------------------------ TransformerEncoderLayer
+TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(const TransformerLayerOptions& options_)
+    : options(options_) {
+  reset();
+}
+
+void TransformerEncoderLayerImpl::reset() {
+  self_attn = register_module(
+      "self_attn", MultiheadAttention(MultiheadAttentionOptions(options.d_model(), options.nhead())
+                                          .dropout(options.dropout())));
+  linear1 = register_module("linear1", torch::nn::Linear(options.d_model(), options.dim_feedforward()));
+  linear2 = register_module("linear2", torch::nn::Linear(options.dim_feedforward(), options.d_model()));
+  norm1 = register_module("norm1", make_layer_norm(options.d_model()));
+  norm2 = register_module("norm2", make_layer_norm(options.d_model()));
+}
+
+torch::Tensor TransformerEncoderLayerImpl::forward(const torch::Tensor& x) {
+  const double p = options.dropout();
+  const bool train = is_training();
+  auto n1 = norm1->forward(x);
+  auto y = x + torch::dropout(self_attn->forward(n1, n1, n1, /*need_weights=*/false).output, p, train);
+  auto ff = linear2->forward(torch::dropout(torch::gelu(linear1->forward(norm2->forward(y))), p, train));
+  return y + torch::dropout(ff, p, train);
+}
+
+// ------------------------------------------------------------------ TransformerDecoderLayer
+TransformerDecoderLayerImpl::TransformerDecoderLayerImpl(const TransformerLayerOptions& options_)
+    : options(options_) {
+  reset();
+}
+
+void TransformerDecoderLayerImpl::reset() {
+  const auto mha = MultiheadAttentionOptions(options.d_model(), options.nhead()).dropout(options.dropout());
+  self_attn = register_module("self_attn", MultiheadAttention(mha));
+  multihead_attn = register_module("multihead_attn", MultiheadAttention(mha));
+  linear1 = register_module("linear1", torch::nn::Linear(options.d_model(), options.dim_feedforward()));
+  linear2 = register_module("linear2", torch::nn::Linear(options.dim_feedforward(), options.d_model()));
+  norm1 = register_module("norm1", make_layer_norm(options.d_model()));
+  norm2 = register_module("norm2", make_layer_norm(options.d_model()));
+  norm3 = register_module("norm3", make_layer_norm(options.d_model()));
+}
+
+torch::Tensor TransformerDecoderLayerImpl::forward(const torch::Tensor& tgt, const torch::Tensor& memory) {
+  const double p = options.dropout();
+  const bool train = is_training();
+  auto n1 = norm1->forward(tgt);
+  auto t = tgt + torch::dropout(self_attn->forward(n1, n1, n1, false).output, p, train);
+  auto n2 = norm2->forward(t);
+  t = t + torch::dropout(multihead_attn->forward(n2, memory, memory, false).output, p, train);
+  auto ff = linear2->forward(torch::dropout(torch::gelu(linear1->forward(norm3->forward(t))), p, train));
+  return t + torch::dropout(ff, p, train);
+}
+
+}  // namespace lumamba::model

@@ -1,0 +1,107 @@
+// Mamba-1 block, bidirectional wrapper and Mamba classifier head (see lumamba/model/mamba.h).
+// Forward follows mamba_simple.Mamba's slow path: in_proj → causal depthwise conv → SiLU →
+// x_proj → dt_proj (weight only; its bias is the scan's delta_bias) → selective scan → out_proj.
+#include "lumamba/model/mamba.h"
+
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/init.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "lumamba/core/error.h"
+#include "lumamba/model/fmt_shape.h"
+#include "lumamba/model/selective_scan.h"
+
+namespace lumamba::model {
+
+// --------------------------------------------------------------------------------- Mamba
+MambaImpl::MambaImpl(const MambaOptions& options_) : options(options_) { reset(); }
+
+void MambaImpl::reset() {
+  const int64_t dm = options.d_model(), di = options.d_inner(), n = options.d_state();
+  const int64_t r = options.resolved_dt_rank();
+  in_proj = register_module("in_proj", torch::nn::Linear(torch::nn::LinearOptions(dm, 2 * di).bias(false)));
+  conv1d = register_module(
+      "conv1d", torch::nn::Conv1d(torch::nn::Conv1dOptions(di, di, options.d_conv())
+                                      .groups(di)
+                                      .padding(options.d_conv() - 1)
+                                      .bias(true)));
+  x_proj = register_module("x_proj", torch::nn::Linear(torch::nn::LinearOptions(di, r + 2 * n).bias(false)));
+  dt_proj = register_module("dt_proj", torch::nn::Linear(torch::nn::LinearOptions(r, di).bias(true)));
+  out_proj = register_module("out_proj", torch::nn::Linear(torch::nn::LinearOptions(di, dm).bias(false)));
+  // Training initialisation of mamba_simple.py (SPEC §3.6): S4D-real A, D = 1, dt in [1e-3, 1e-1].
+  const double dt_std = std::pow(static_cast<double>(r), -0.5);
+  torch::NoGradGuard no_grad;
+  torch::nn::init::uniform_(dt_proj->weight, -dt_std, dt_std);
+  auto dt = torch::exp(torch::rand({di}) * (std::log(0.1) - std::log(1e-3)) + std::log(1e-3)).clamp_min(1e-4);
+  dt_proj->bias.copy_(dt + torch::log(-torch::expm1(-dt)));  // softplus⁻¹(dt)
+  A_log = register_parameter(
+      "A_log", torch::log(torch::arange(1, n + 1, torch::kFloat32)).repeat({di, 1}).contiguous());
+  D = register_parameter("D", torch::ones({di}));
+}
+
+torch::Tensor MambaImpl::forward(const torch::Tensor& hidden_states) {
+  LUMAMBA_CHECK(hidden_states.dim() == 3 && hidden_states.size(2) == options.d_model(),
+                "Mamba expects (B, L, {}), got {}", options.d_model(), hidden_states.sizes());
+  const int64_t b = hidden_states.size(0), l = hidden_states.size(1);
+  const int64_t di = options.d_inner(), n = options.d_state(), r = options.resolved_dt_rank();
+  auto xz = in_proj->forward(hidden_states).transpose(1, 2);  // (B, 2Di, L)
+  auto x = xz.narrow(1, 0, di);
+  auto z = xz.narrow(1, di, di);
+  x = torch::silu(conv1d->forward(x).narrow(2, 0, l));  // causal: keep the first L outputs
+  auto x_dbl = x_proj->forward(x.transpose(1, 2).reshape({b * l, di}));  // (B·L, R + 2N)
+  auto dt = torch::matmul(dt_proj->weight, x_dbl.narrow(1, 0, r).t());   // (Di, B·L)
+  SelectiveScanArgs args;
+  args.u = x;
+  args.delta = dt.view({di, b, l}).permute({1, 0, 2});  // (B, Di, L)
+  args.A = -torch::exp(A_log);
+  args.B = x_dbl.narrow(1, r, n).view({b, l, n}).transpose(1, 2);      // (B, N, L)
+  args.C = x_dbl.narrow(1, r + n, n).view({b, l, n}).transpose(1, 2);  // (B, N, L)
+  args.D = D;
+  args.z = z;
+  args.delta_bias = dt_proj->bias;
+  args.delta_softplus = true;
+  auto y = selective_scan(args);                      // (B, Di, L)
+  return out_proj->forward(y.transpose(1, 2));        // (B, L, Dm)
+}
+
+// -------------------------------------------------------------------------- MambaWrapper
+MambaWrapperImpl::MambaWrapperImpl(const MambaWrapperOptions& options_) : options(options_) { reset(); }
+
+void MambaWrapperImpl::reset() {
+  check_option("bidirectional_strategy", options.bidirectional_strategy(), {"add", "ew_multiply"});
+  mamba_fwd = register_module("mamba_fwd", Mamba(options.mamba()));
+  if (options.bidirectional()) mamba_rev = register_module("mamba_rev", Mamba(options.mamba()));
+}
+
+torch::Tensor MambaWrapperImpl::forward(const torch::Tensor& x, Trace* trace, const std::string& prefix) {
+  auto out = mamba_fwd->forward(x);
+  record(trace, prefix + "mamba_fwd", out);
+  if (!options.bidirectional()) return out;
+  auto rev = mamba_rev->forward(x.flip({1}));  // (B, L, Dm), in reversed time
+  record(trace, prefix + "mamba_rev_reversed_time", rev);
+  rev = rev.flip({1});
+  out = options.bidirectional_strategy() == "add" ? out + rev : out * rev;
+  record(trace, prefix + "bimamba", out);
+  return out;
+}
+
+// ------------------------------------------------------------------------ MambaClassifier
+MambaClassifierImpl::MambaClassifierImpl(const MambaClassifierOptions& options_) : options(options_) {
+  reset();
+}
+
+void MambaClassifierImpl::reset() {
+  const int64_t hidden = options.mamba().d_model();
+  fc1 = register_module("fc1", torch::nn::Linear(options.in_features(), hidden));
+  mamba_1 = register_module("mamba_1", Mamba(options.mamba()));
+  fc3 = register_module("fc3", torch::nn::Linear(hidden, options.num_classes()));
+}
+
+torch::Tensor MambaClassifierImpl::forward(const torch::Tensor& x) {
+  auto h = mamba_1->forward(torch::gelu(fc1->forward(x)));  // (B, L, H)
+  return fc3->forward(h.mean(1));                           // (B, classes)
+}
+
+}  // namespace lumamba::model
