@@ -70,7 +70,7 @@ int run_info(const InfoArgs& args) {
   }
   fmt::print("LuMamba config: {}\n", model::options_to_json(options));
   fmt::print("\nparameters per module:\n");
-  for (const auto& [name, n] : per_module) fmt::print("  {:<28} {:>12L}\n", name, n);
+  for (const auto& [name, n] : per_module) fmt::print("  {:<28} {:>12}\n", name, n);
   fmt::print("  {:<28} {:>12}\n  {:<28} {:>12}\n", "encoder", encoder, "total", total);
   fmt::print("\nmultiply-accumulates per window (C = {}, T = {} samples = {} s at {} Hz):\n", args.n_channels,
              n_samples, args.window_s, args.sfreq_hz);

@@ -1,0 +1,108 @@
+// `lumamba forward` and `lumamba info` end to end: run the built binary, read what it wrote and
+// compare with the golden reference numbers.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "lumamba/model/weights.h"
+#include "support/golden.h"
+#include "support/tensor_compare.h"
+#include "support/tolerances.h"
+
+namespace lumamba::test {
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("lumamba_cli_" + name)).string();
+}
+
+int run(const std::string& args, const std::string& stdout_path = "/dev/null") {
+  const std::string cmd = std::string(LUMAMBA_CLI_PATH) + " " + args + " > " + stdout_path + " 2> " +
+                          temp_path("stderr.txt");
+  return std::system(cmd.c_str());
+}
+
+std::string weights_args() {
+  return "--weights " + golden_path("weights.safetensors") + " --config " + golden_path("config.json");
+}
+
+TEST(CliForward, PretrainingOutputsMatchGolden) {
+  const auto out = temp_path("pre.safetensors");
+  ASSERT_EQ(run("forward " + weights_args() + " --input " + golden_path("case_c22.safetensors") + " --output " +
+                out + " num_classes=0"),
+            0);
+  auto result = load_tensors(io::SafetensorsFile::open(out));
+  auto golden = load_tensors(open_golden("case_c22.safetensors"));
+  EXPECT_TRUE(close_rms(result.at("reconstruction"), golden.at("pre.recon"), kF32StageRmsTol));
+  EXPECT_TRUE(close_rms(result.at("embedding"), golden.at("pre.encoder_out"), kF32StageRmsTol));
+  EXPECT_TRUE(close_rms(result.at("embedding_mean"), golden.at("pre.encoder_out").mean(1), kF32StageRmsTol));
+  EXPECT_EQ(result.count("logits"), 0u);
+  std::remove(out.c_str());
+}
+
+TEST(CliForward, Float64MatchesGoldenF64) {
+  const auto out = temp_path("pre64.safetensors");
+  ASSERT_EQ(run("forward " + weights_args() + " --dtype float64 --input " + golden_path("case_c22.safetensors") +
+                " --output " + out + " num_classes=0"),
+            0);
+  auto result = load_tensors(io::SafetensorsFile::open(out));
+  auto golden = load_tensors(open_golden("case_c22.safetensors"));
+  EXPECT_EQ(result.at("reconstruction").scalar_type(), torch::kFloat64);
+  EXPECT_TRUE(close_rms(result.at("reconstruction"), golden.at("pre.recon_f64"), kF64StageRmsTol));
+  std::remove(out.c_str());
+}
+
+TEST(CliForward, ChannelNamesFromMetadataAndZscore) {
+  // An input with raw µV and only the channel names: locations come from our electrode table,
+  // --zscore normalises like the reference task. Logits must equal the golden classification path.
+  auto golden_file = open_golden("case_c22.safetensors");
+  auto golden = load_tensors(golden_file);
+  const auto in = temp_path("names_only.safetensors");
+  model::save_tensors(in, {{"input", golden.at("input_raw")}}, {{"channels", golden_file.metadata().at("channels")}});
+  const auto out = temp_path("names_only_out.safetensors");
+  ASSERT_EQ(run("forward " + weights_args() + " --zscore --input " + in + " --output " + out), 0);
+  auto result = load_tensors(io::SafetensorsFile::open(out));
+  EXPECT_TRUE(close_rms(result.at("logits"), golden.at("cls.logits"), kF32StageRmsTol));
+  EXPECT_TRUE(close_rms(result.at("embedding"), golden.at("cls.encoder_out"), kF32StageRmsTol));
+  std::remove(in.c_str());
+  std::remove(out.c_str());
+}
+
+TEST(CliForward, UnknownChannelIsNamed) {
+  auto golden = load_tensors(open_golden("case_c16.safetensors"));
+  const auto in = temp_path("unknown.safetensors");
+  std::string names = "FP1,FP2,F7,F3,F4,F8,T7,C3,C4,T8,P7,P3,P4,P8,O1,XYZ9";
+  model::save_tensors(in, {{"input", golden.at("input")}}, {{"channels", names}});
+  EXPECT_NE(run("forward " + weights_args() + " --input " + in + " --output " + temp_path("never.safetensors")), 0);
+  std::ifstream err(temp_path("stderr.txt"));
+  std::stringstream ss;
+  ss << err.rdbuf();
+  EXPECT_NE(ss.str().find("XYZ9"), std::string::npos) << ss.str();
+  EXPECT_FALSE(std::filesystem::exists(temp_path("never.safetensors")));
+  std::remove(in.c_str());
+}
+
+TEST(CliInfo, JsonParameterCountsAndMacs) {
+  const auto out = temp_path("info.json");
+  ASSERT_EQ(run("info --json --weights " + golden_path("weights.safetensors") + " --config " +
+                    golden_path("config.json") + " --threads 2",
+                out),
+            0);
+  std::ifstream f(out);
+  const auto j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["parameters"]["encoder"], 4094777);
+  EXPECT_EQ(j["parameters"]["total"], 5280955);
+  EXPECT_EQ(j["runtime"]["intra_op_threads"], 2);
+  EXPECT_GT(j["macs"]["total"].get<int64_t>(), j["macs"]["per_module"]["mamba_blocks"].get<int64_t>());
+  EXPECT_NE(j["runtime"]["blas"].get<std::string>().find("BLAS: "), std::string::npos);
+  std::remove(out.c_str());
+}
+
+}  // namespace
+}  // namespace lumamba::test
