@@ -116,8 +116,13 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<const io
     report.loaded.push_back(name);
   }
   if (!report.ignored_head.empty()) {
+    std::map<std::string, int> per_module;  // "decoder_head" -> 24
+    for (const auto& name : report.ignored_head) ++per_module[name.substr(0, name.find('.'))];
+    std::vector<std::string> parts;
+    for (const auto& [module_name, n] : per_module) parts.push_back(fmt::format("{} ({})", module_name, n));
     log::info("ignored {} tensor(s) of heads this config does not use: {}", report.ignored_head.size(),
-              fmt::join(report.ignored_head, ", "));
+              fmt::join(parts, ", "));
+    log::debug("ignored tensors: {}", fmt::join(report.ignored_head, ", "));
   }
   return report;
 }

@@ -79,3 +79,13 @@ TEST(Options, OverridesAndJsonRoundTrip) {
 
 }  // namespace
 }  // namespace lumamba::test
+
+namespace lumamba::test {
+namespace {
+TEST(Options, ShippedTinyConfigEqualsDefaults) {
+  const auto path = std::string(LUMAMBA_TEST_DATA_DIR) + "/../../configs/model/lumamba_tiny.yaml";
+  const auto o = model::options_from_file(path);
+  EXPECT_EQ(model::options_to_json(o), model::options_to_json(model::LuMambaOptions()));
+}
+}  // namespace
+}  // namespace lumamba::test

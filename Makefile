@@ -1,0 +1,39 @@
+# lumamba — the commands a new user needs (see README.md).
+#   make demo   install missing Debian packages, build (Release), run the demo
+#   make test   same set-up, then the whole test suite
+#   make deps | build | fuzz | clean
+BUILD_DIR ?= build
+JOBS ?= 2
+FUZZ_RUNS ?= 1000000
+CMAKE_FLAGS ?=
+DEMO_DIR ?= $(BUILD_DIR)/demo
+GOLDEN := tests/data/golden
+
+.PHONY: all deps build test demo fuzz clean
+
+all: build
+
+deps:
+	./scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+demo: build
+	./scripts/demo.sh $(BUILD_DIR) $(DEMO_DIR)
+
+fuzz:
+	LUMAMBA_DEPS_FUZZ=1 ./scripts/install-deps.sh
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DLUMAMBA_BUILD_FUZZ=ON -DLUMAMBA_BUILD_TESTS=OFF \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build-fuzz --target fuzz_safetensors -j$(JOBS)
+	mkdir -p fuzz/corpus-run/safetensors
+	./build-fuzz/fuzz/fuzz_safetensors fuzz/corpus-run/safetensors fuzz/corpus/safetensors \
+	    -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1
+
+clean:
+	rm -rf $(BUILD_DIR) build-fuzz
