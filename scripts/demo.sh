@@ -2,8 +2,9 @@
 # `make demo`: what the toolkit can do today, on bundled data.
 #  1. `lumamba info`   — LuMamba-Tiny sizes, parameters per module, MACs per 5 s window, BLAS, threads
 #  2. `lumamba forward` — the pretraining model (encoder + reconstruction decoder) on the golden
-#     22-channel TCP case, then the classifier on raw µV with channel names only (--zscore),
-#     checked against the PyTorch reference's numbers.
+#     22-channel TCP case, then the classifier (LUNA head) on a 16-channel unipolar case in float64
+#     (the same numbers are checked against the PyTorch reference in tests/cli/test_cli.cpp).
+#  3. `lumamba preprocess` — a real EEG recording (EDF+) to event-locked HDF5 windows (rest vs movement)
 set -euo pipefail
 build=${1:-build}
 out=${2:-$build/demo}
@@ -25,4 +26,10 @@ echo "== lumamba forward: classifier (LUNA head, 2 classes) on 16 unipolar chann
   --input "$golden/case_c16.safetensors" --output "$out/c16_cls.safetensors" --dtype float64
 
 echo
-echo "outputs in $out/ (safetensors: embedding, embedding_mean, attention_weights, logits|reconstruction)"
+echo "== lumamba preprocess: real EEG (PhysioNet eegmmidb S001, run 3, 64 ch @ 160 Hz) -> event-locked windows"
+rm -rf "$out/s001r03_events.h5" "$out/s001r03_events.h5.parts"
+"$bin" preprocess --preset events --input tests/data/edf/S001R03.edf --output "$out/s001r03_events.h5"
+
+echo
+echo "outputs in $out/: forward -> safetensors (embedding, embedding_mean, attention_weights, logits|reconstruction),"
+echo "preprocess -> HDF5 windows (docs/datasets.md)"

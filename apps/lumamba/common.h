@@ -23,5 +23,7 @@ void apply_common(const CommonArgs& args);
 using RunFn = std::function<int()>;
 void add_info(CLI::App& app, RunFn& run);
 void add_forward(CLI::App& app, RunFn& run);
+void add_bench(CLI::App& app, RunFn& run);
+void add_preprocess(CLI::App& app, RunFn& run);
 
 }  // namespace lumamba::cli

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   lumamba::cli::RunFn run;
   lumamba::cli::add_info(app, run);
   lumamba::cli::add_forward(app, run);
+  lumamba::cli::add_bench(app, run);
+  lumamba::cli::add_preprocess(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,6 +1,7 @@
 // Mamba-1 block, bidirectional wrapper and Mamba classifier head (see lumamba/model/mamba.h).
 // Forward follows mamba_simple.Mamba's slow path: in_proj → causal depthwise conv → SiLU →
 // x_proj → dt_proj (weight only; its bias is the scan's delta_bias) → selective scan → out_proj.
+// The reverse direction of the bidirectional wrapper runs the same block in reversed time.
 #include "lumamba/model/mamba.h"
 
 #include <torch/nn/functional/activation.h>
@@ -41,19 +42,31 @@ void MambaImpl::reset() {
   D = register_parameter("D", torch::ones({di}));
 }
 
-torch::Tensor MambaImpl::forward(const torch::Tensor& hidden_states) {
+torch::Tensor MambaImpl::forward(const torch::Tensor& hidden_states, bool reverse) {
   LUMAMBA_CHECK(hidden_states.dim() == 3 && hidden_states.size(2) == options.d_model(),
                 "Mamba expects (B, L, {}), got {}", options.d_model(), hidden_states.sizes());
   const int64_t b = hidden_states.size(0), l = hidden_states.size(1);
   const int64_t di = options.d_inner(), n = options.d_state(), r = options.resolved_dt_rank();
-  auto xz = in_proj->forward(hidden_states).transpose(1, 2);  // (B, 2Di, L)
+  const int64_t k = options.d_conv();
+  auto xz = in_proj->forward(hidden_states).transpose(1, 2);  // (B, 2Di, L) view of (B, L, 2Di)
   auto x = xz.narrow(1, 0, di);
   auto z = xz.narrow(1, di, di);
-  x = torch::silu(conv1d->forward(x).narrow(2, 0, l));  // causal: keep the first L outputs
-  auto x_dbl = x_proj->forward(x.transpose(1, 2).reshape({b * l, di}));  // (B·L, R + 2N)
-  auto dt = torch::matmul(dt_proj->weight, x_dbl.narrow(1, 0, r).t());   // (Di, B·L)
+  if (!reverse) {
+    x = conv1d->forward(x).narrow(2, 0, l);  // causal: output[t] uses x[t-3..t]
+  } else {
+    // flip ∘ causal conv ∘ flip = anti-causal conv with the taps reversed: output[t] uses x[t..t+3].
+    // Same padding (K-1 both sides), keep the last L outputs.
+    x = torch::conv1d(x, conv1d->weight.flip({2}), conv1d->bias, /*stride=*/1, /*padding=*/k - 1,
+                      /*dilation=*/1, /*groups=*/di)
+            .narrow(2, k - 1, l);
+  }
+  // (B, L, Di): x_proj reads it, and the scan reads it as a time-major (B, Di, L) view, so the
+  // fused scan's y comes out time-major and out_proj needs no transpose copy.
+  auto x_tm = torch::silu(x).transpose(1, 2).contiguous();
+  auto x_dbl = x_proj->forward(x_tm.view({b * l, di}));                // (B·L, R + 2N)
+  auto dt = torch::matmul(dt_proj->weight, x_dbl.narrow(1, 0, r).t());  // (Di, B·L)
   SelectiveScanArgs args;
-  args.u = x;
+  args.u = x_tm.transpose(1, 2);                        // (B, Di, L), time-major strides
   args.delta = dt.view({di, b, l}).permute({1, 0, 2});  // (B, Di, L)
   args.A = -torch::exp(A_log);
   args.B = x_dbl.narrow(1, r, n).view({b, l, n}).transpose(1, 2);      // (B, N, L)
@@ -62,6 +75,7 @@ torch::Tensor MambaImpl::forward(const torch::Tensor& hidden_states) {
   args.z = z;
   args.delta_bias = dt_proj->bias;
   args.delta_softplus = true;
+  args.reverse = reverse;
   auto y = selective_scan(args);                      // (B, Di, L)
   return out_proj->forward(y.transpose(1, 2));        // (B, L, Dm)
 }
@@ -79,9 +93,9 @@ torch::Tensor MambaWrapperImpl::forward(const torch::Tensor& x, Trace* trace, co
   auto out = mamba_fwd->forward(x);
   record(trace, prefix + "mamba_fwd", out);
   if (!options.bidirectional()) return out;
-  auto rev = mamba_rev->forward(x.flip({1}));  // (B, L, Dm), in reversed time
-  record(trace, prefix + "mamba_rev_reversed_time", rev);
-  rev = rev.flip({1});
+  // Reversed-time direction computed in natural order (Mamba::forward reverse flag, no flips).
+  auto rev = mamba_rev->forward(x, /*reverse=*/true);  // (B, L, Dm)
+  if (trace != nullptr) record(trace, prefix + "mamba_rev_reversed_time", rev.flip({1}));
   out = options.bidirectional_strategy() == "add" ? out + rev : out * rev;
   record(trace, prefix + "bimamba", out);
   return out;

@@ -20,8 +20,10 @@ class MambaImpl : public torch::nn::Cloneable<MambaImpl> {
  public:
   explicit MambaImpl(const MambaOptions& options);
   void reset() override;
-  /// (B, L, Dm) -> (B, L, Dm)
-  torch::Tensor forward(const torch::Tensor& hidden_states);
+  /// (B, L, Dm) -> (B, L, Dm). reverse = true runs the block in reversed time and returns the result
+  /// in natural order, i.e. flip(forward(flip(x))) up to rounding, without flipped copies: the
+  /// depthwise conv becomes anti-causal (flipped taps, padded on the right) and the scan runs t = L-1 … 0.
+  torch::Tensor forward(const torch::Tensor& hidden_states, bool reverse = false);
   MambaOptions options;
   torch::nn::Linear in_proj{nullptr}, x_proj{nullptr}, dt_proj{nullptr}, out_proj{nullptr};
   torch::nn::Conv1d conv1d{nullptr};
@@ -42,7 +44,8 @@ class MambaWrapperImpl : public torch::nn::Cloneable<MambaWrapperImpl> {
   explicit MambaWrapperImpl(const MambaWrapperOptions& options);
   void reset() override;
   /// (B, L, Dm) -> (B, L, Dm). Records "<prefix>mamba_fwd", "<prefix>mamba_rev_reversed_time",
-  /// "<prefix>bimamba" into trace when given.
+  /// "<prefix>bimamba" into trace when given. The reverse direction runs Mamba::forward(x, reverse)
+  /// (no flipped copies); "mamba_rev_reversed_time" is flipped only for the trace.
   torch::Tensor forward(const torch::Tensor& x, Trace* trace = nullptr, const std::string& prefix = "");
   MambaWrapperOptions options;
   Mamba mamba_fwd{nullptr}, mamba_rev{nullptr};

@@ -1,0 +1,61 @@
+// `lumamba bench scan`: times the fused selective scan against the reference loop, forward and
+// backward (library: lumamba/model/bench_scan.h; results in docs/performance.md).
+#include <fmt/format.h>
+
+#include "common.h"
+#include "lumamba/model/bench_scan.h"
+
+namespace lumamba::cli {
+namespace {
+
+struct BenchScanArgs {
+  CommonArgs common;
+  model::ScanBenchOptions options;
+  int repetitions = 5;
+  int loop_repetitions = 3;
+  double loop_budget_s = 60.0;
+  bool contiguous = false;
+  bool no_loop = false;
+  bool json = false;
+};
+
+int run_bench_scan(BenchScanArgs& args) {
+  apply_common(args.common);
+  args.options.fused_plan.repetitions = args.repetitions;
+  args.options.loop_plan.repetitions = args.loop_repetitions;
+  args.options.loop_plan.budget_s = args.loop_budget_s;
+  args.options.time_major = !args.contiguous;
+  args.options.loop = !args.no_loop;
+  const auto result = model::run_scan_bench(args.options);
+  if (args.json) fmt::print("{}\n", model::scan_bench_to_json(result));
+  else fmt::print("{}", model::scan_bench_to_text(result));
+  return 0;
+}
+
+}  // namespace
+
+void add_bench(CLI::App& app, RunFn& run) {
+  auto* bench = app.add_subcommand("bench", "micro-benchmarks");
+  bench->require_subcommand(1);
+  auto args = std::make_shared<BenchScanArgs>();
+  auto* sub = bench->add_subcommand("scan", "fused selective scan vs the reference loop, forward and backward");
+  sub->add_option("--seq-len", args->options.seq_len, "sequence length L")->required()->check(CLI::PositiveNumber);
+  sub->add_option("--batch", args->options.batch, "batch size B")->required()->check(CLI::PositiveNumber);
+  sub->add_option("--d-inner", args->options.d_inner, "channels Di (default 768)")->check(CLI::PositiveNumber);
+  sub->add_option("--d-state", args->options.d_state, "state size N (default 16)")->check(CLI::Range(1, 256));
+  sub->add_option("--chunk", args->options.chunk_size, "fused checkpoint interval K (default 64)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--repetitions", args->repetitions, "timed runs of the fused kernel (median; default 5)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--loop-repetitions", args->loop_repetitions, "timed runs of the loop (default 3)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--loop-budget-s", args->loop_budget_s, "time fewer loop runs past this many seconds (default 60)");
+  sub->add_flag("--float64", args->options.float64, "double precision");
+  sub->add_flag("--contiguous", args->contiguous, "contiguous (B, Di, L) inputs instead of the Mamba block's views");
+  sub->add_flag("--no-loop", args->no_loop, "time the fused kernel only");
+  sub->add_flag("--json", args->json, "print one JSON object on stdout");
+  add_common_flags(*sub, args->common);
+  sub->callback([args, &run] { run = [args] { return run_bench_scan(*args); }; });
+}
+
+}  // namespace lumamba::cli

@@ -1,0 +1,61 @@
+// lumamba/preprocess/dataset_builder.h — EDF/BDF recordings → HDF5 window dataset, the job behind
+// `lumamba preprocess`: find the recordings (a folder tree or a manifest CSV), assign labels and
+// splits, run the preset's steps per recording, write each recording atomically to OUT.h5.parts/
+// (so a re-run skips finished ones), assemble OUT.h5 last, and summarise (windows per label, every
+// failed file with its reason). A bad file never stops the run.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lumamba/io/window_h5.h"
+#include "lumamba/preprocess/preset.h"
+
+namespace lumamba::preprocess {
+
+/// One recording to process.
+struct RecordingJob {
+  std::string path;
+  std::string subject;
+  std::string split;             ///< train | val | test | "" (unassigned)
+  int64_t label = -1;            ///< recording-level class (TUAB folder, manifest), -1 = none
+  std::string annotation_path;   ///< TUAR/TUSL .csv next to the EDF, "" = none
+};
+
+/// Recordings under a folder (every .edf/.bdf, sorted by path) or listed in a manifest CSV with
+/// header `file,label,subject,split` (file relative to the manifest's folder; label an integer or
+/// empty). Labels and splits follow the preset (DOWNSTREAM.md §1): TUAB label from the
+/// normal/abnormal folder and split from train/eval (eval → test; train subjects 80/20 train/val);
+/// TUAR random file-level 80/10/10; TUSL subject-level 80/10/10; seeded by `seed`.
+std::vector<RecordingJob> discover_recordings(const std::string& input, const PreprocessPreset& preset,
+                                              uint64_t seed = 42);
+
+/// Reads and preprocesses one recording (pick → montage → band-pass → notch → resample → window →
+/// labels). Throws InputError naming the file and the reason. n_threads parallelises over channels.
+io::RecordingWindows process_recording(const RecordingJob& job, const PreprocessPreset& preset, int n_threads = 1);
+
+struct BuildOptions {
+  std::string output_path;  ///< OUT.h5; parts go to OUT.h5.parts/
+  int n_jobs = 1;           ///< recordings processed in parallel
+  bool show_progress = true;
+};
+
+struct BuildSummary {
+  int64_t n_recordings = 0, n_processed = 0, n_reused = 0, n_without_windows = 0;
+  int64_t n_windows = 0;
+  double eeg_seconds = 0;  ///< seconds of EEG in the windows made in this run
+  double wall_s = 0;
+  std::map<std::string, int64_t> windows_per_label;           ///< "0" → n (class labels) or "multi"
+  std::vector<std::pair<std::string, std::string>> failures;  ///< (file, reason)
+};
+
+/// Runs the whole job. OUT.h5 is written (atomically) whenever at least one recording has windows.
+BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const PreprocessPreset& preset,
+                                  const BuildOptions& options);
+
+std::string summary_to_json(const BuildSummary& summary);
+
+}  // namespace lumamba::preprocess

@@ -1,0 +1,54 @@
+// lumamba/preprocess/preset.h — a preprocessing preset: which channels, which montage, which
+// filters, window length and label source. Presets live in configs/preprocess/<name>.yaml (shipped
+// inside the binary too), are overridden with dotted key=value pairs or --config FILE, and the
+// resolved preset is stored as JSON with every dataset and checkpoint (PRETRAIN.md §6, DOWNSTREAM.md §1).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace lumamba::preprocess {
+
+struct PreprocessPreset {
+  std::string name = "generic";
+  std::string description;
+  /// Order of the steps; the only supported order is the reference's
+  /// pick → montage → band_pass → notch → resample → window (kept explicit in every preset).
+  std::vector<std::string> steps = {"pick", "montage", "band_pass", "notch", "resample", "window"};
+  /// "tcp" (22 TCP derivations, or the 20 without A1/A2 for TUH `_a` montages / when `tcp_ears`
+  /// is false), "unipolar" (the `channels` list), or "all_eeg" (every EEG channel of the file).
+  std::string montage = "unipolar";
+  /// TCP: include A1-T3 and T4-A2 ("auto": unless the recording's folder is a TUH `_a` montage).
+  std::string tcp_ears = "auto";
+  /// Unipolar channel names (10-20/10-05, aliases allowed), output order.
+  std::vector<std::string> channels;
+  double l_freq_hz = 0.1;   ///< band-pass low edge; <= 0 disables
+  double h_freq_hz = 75.0;  ///< band-pass high edge; <= 0 disables
+  double notch_hz = 60.0;   ///< mains notch; <= 0 disables (60 TUH, 50 European sets)
+  double resample_hz = 256.0;  ///< target rate (applied whenever the native rate differs)
+  double window_s = 5.0;       ///< window length
+  /// "tuab_directory" (normal/abnormal from the path), "tusl_csv", "tuar_csv", "manifest",
+  /// "events" (EDF+ annotations, event-locked windows), "none".
+  std::string labels = "none";
+  std::string tuar_mode = "binary";            ///< binary | multi_binary | multi_label
+  std::map<std::string, int64_t> event_labels;  ///< annotation text → class code (labels: events)
+  std::string storage_dtype = "float32";       ///< float32 | float16
+  int64_t window_samples() const;
+};
+
+/// Names of the presets shipped with lumamba (configs/preprocess/*.yaml).
+std::vector<std::string> preset_names();
+/// A shipped preset by name (InputError listing the names otherwise).
+PreprocessPreset builtin_preset(const std::string& name);
+/// Parses YAML/JSON text of a preset; `source` names it in errors. Unknown keys are errors.
+PreprocessPreset preset_from_text(const std::string& text, const std::string& source);
+/// Applies dotted key=value overrides ("notch_hz=50", "event_labels.T1=1", "channels=[C3,C4]").
+void apply_preset_overrides(PreprocessPreset& preset, const std::vector<std::string>& key_values);
+/// Checks values and their combination; InputError naming the field.
+void validate(const PreprocessPreset& preset);
+/// The resolved preset as JSON (stored in HDF5 `preprocess` and checkpoint `lumamba.preprocess`).
+std::string preset_to_json(const PreprocessPreset& preset);
+
+}  // namespace lumamba::preprocess

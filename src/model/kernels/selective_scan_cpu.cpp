@@ -1,0 +1,159 @@
+// Fused CPU selective scan (lumamba/model/kernels/selective_scan_cpu.h): argument checks, the work
+// plan (rows split into tasks), and run-time choice between the AVX2+FMA and the baseline build of
+// the loops in selective_scan_cpu_impl.h. Mirrors mamba_ssm's selective_scan_fwd/bwd CPU-free
+// semantics (selective_scan_ref v2.3.2); derivation in docs/kernels/selective_scan.md.
+// Legend: B batch, Di channels, L length, N d_state, Np = N padded to kLanes, K chunk size.
+#include "lumamba/model/kernels/selective_scan_cpu.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lumamba::model::kernels {
+namespace {
+
+/// State padding: Np is N rounded up to 8 lanes (one AVX2 float vector, two double vectors).
+constexpr int kLanes = 8;
+/// Work split: at least this many tasks when rows allow it, each of at least kMinRowsPerTask rows.
+/// Fixed numbers (not the thread count) so the reduction order, hence the result, does not depend on
+/// the number of threads.
+constexpr int64_t kTargetTasks = 64;
+constexpr int64_t kMinRowsPerTask = 32;
+/// Time steps per task of the B/C packing and of the dB/dC reduction.
+constexpr int64_t kPackTimeBlock = 256;
+/// Channels gathered together per chunk (one 64-byte line of floats in a time-major buffer).
+constexpr int64_t kRowGroup = 16;
+
+struct Plan {
+  int np = 0;             ///< padded state width
+  int64_t n_chunks = 0;   ///< ceil(L / K)
+  int64_t n_blocks = 1;   ///< channel blocks per batch
+  int64_t n_tasks = 0;    ///< B · n_blocks; task = (b, block of channels)
+};
+
+Plan make_plan(const ScanShape& s, int64_t chunk_size) {
+  Plan p;
+  p.np = static_cast<int>((s.d_state + kLanes - 1) / kLanes * kLanes);
+  p.n_chunks = (s.seq_len + chunk_size - 1) / chunk_size;
+  const int64_t want = (kTargetTasks + std::max<int64_t>(s.n_batch, 1) - 1) / std::max<int64_t>(s.n_batch, 1);
+  const int64_t most = std::max<int64_t>(1, s.d_inner / kMinRowsPerTask);
+  p.n_blocks = std::clamp<int64_t>(want, 1, most);
+  p.n_tasks = s.n_batch * p.n_blocks;
+  return p;
+}
+
+template <typename Fn>
+void run_parallel(const ScanConfig& cfg, int64_t n, const Fn& fn) {
+  if (n <= 0) return;
+  if (cfg.parallel_for) {
+    cfg.parallel_for(n, fn);
+  } else {
+    fn(int64_t{0}, n);
+  }
+}
+
+[[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("selective_scan_cpu: " + what); }
+
+template <typename T>
+void check_common(const ScanShape& s, const ScanInputs<T>& in, const ScanConfig& cfg) {
+  if (s.n_batch < 0 || s.d_inner < 0 || s.seq_len < 0) fail("negative size");
+  if (s.d_state < 1 || s.d_state > kScanMaxState) {
+    fail("d_state must be in [1, " + std::to_string(kScanMaxState) + "], got " + std::to_string(s.d_state));
+  }
+  if (cfg.chunk_size < 1) fail("chunk_size must be >= 1, got " + std::to_string(cfg.chunk_size));
+  if (in.u.data == nullptr || in.delta.data == nullptr || in.A.data == nullptr || in.B.data == nullptr ||
+      in.C.data == nullptr) {
+    fail("u, delta, A, B and C are required");
+  }
+}
+
+}  // namespace
+
+// One copy of the loops per instruction set. GCC: push a target for the included definitions;
+// clang: the equivalent attribute region. Elsewhere only the baseline copy exists.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LUMAMBA_SCAN_HAVE_AVX2 1
+namespace isa_avx2 {
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+#include "selective_scan_cpu_impl.h"
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+}  // namespace isa_avx2
+#endif
+
+namespace isa_base {
+#include "selective_scan_cpu_impl.h"
+}  // namespace isa_base
+
+namespace {
+
+bool cpu_has_avx2() {
+#if defined(LUMAMBA_SCAN_HAVE_AVX2)
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+#else
+  return false;
+#endif
+}
+
+bool use_avx2(const ScanConfig& cfg) { return cfg.isa == ScanIsa::kAuto && cpu_has_avx2(); }
+
+}  // namespace
+
+const char* scan_kernel_isa() { return cpu_has_avx2() ? "avx2+fma" : "baseline"; }
+
+int64_t scan_checkpoint_numel(const ScanShape& shape, int64_t chunk_size) {
+  if (chunk_size < 1) fail("chunk_size must be >= 1");
+  const Plan p = make_plan(shape, chunk_size);
+  return shape.n_batch * shape.d_inner * p.n_chunks * p.np;
+}
+
+template <typename T>
+void selective_scan_forward(const ScanShape& shape, const ScanInputs<T>& in, const ScanForwardOutputs<T>& out,
+                            const ScanConfig& config) {
+  check_common(shape, in, config);
+  if (out.y.data == nullptr) fail("forward needs an output y");
+  const Plan plan = make_plan(shape, config.chunk_size);
+#if defined(LUMAMBA_SCAN_HAVE_AVX2)
+  if (use_avx2(config)) return isa_avx2::forward_entry<T>(shape, in, out, config, plan);
+#endif
+  isa_base::forward_entry<T>(shape, in, out, config, plan);
+}
+
+template <typename T>
+void selective_scan_backward(const ScanShape& shape, const ScanInputs<T>& in, const ScanBackward<T>& grad,
+                             const ScanConfig& config) {
+  check_common(shape, in, config);
+  if (grad.grad_y.data == nullptr) fail("backward needs grad_y");
+  const Plan plan = make_plan(shape, config.chunk_size);
+  if (grad.checkpoints == nullptr && plan.n_chunks > 0 && shape.n_batch * shape.d_inner > 0) {
+    fail("backward needs the checkpoints of a training forward");
+  }
+#if defined(LUMAMBA_SCAN_HAVE_AVX2)
+  if (use_avx2(config)) return isa_avx2::backward_entry<T>(shape, in, grad, config, plan);
+#endif
+  isa_base::backward_entry<T>(shape, in, grad, config, plan);
+}
+
+template void selective_scan_forward<float>(const ScanShape&, const ScanInputs<float>&,
+                                            const ScanForwardOutputs<float>&, const ScanConfig&);
+template void selective_scan_forward<double>(const ScanShape&, const ScanInputs<double>&,
+                                             const ScanForwardOutputs<double>&, const ScanConfig&);
+template void selective_scan_backward<float>(const ScanShape&, const ScanInputs<float>&, const ScanBackward<float>&,
+                                             const ScanConfig&);
+template void selective_scan_backward<double>(const ScanShape&, const ScanInputs<double>&,
+                                              const ScanBackward<double>&, const ScanConfig&);
+
+}  // namespace lumamba::model::kernels

@@ -1,0 +1,747 @@
+// selective_scan_cpu_impl.h — body of the fused selective scan, private to selective_scan_cpu.cpp.
+// NO include guard on purpose: the .cpp includes this file once per instruction set, inside a
+// namespace and under `#pragma GCC target(...)`, so the same loops compile for baseline x86-64 and
+// AVX2+FMA and are picked at run time. It must therefore include nothing itself (the .cpp includes
+// the std headers first) and define only templates and inline functions.
+//
+// Legend: B batch, Di channels, L length, N d_state, Np = N rounded up to kLanes (padded states have
+// A = B = C = 0, so they stay 0 and never reach an output), K chunk size, row = one (b, d) pair.
+// Vectorisation: every inner loop runs over n (states) on contiguous arrays of compile-time length
+// Np (8/16/32) or over i (time inside a chunk); the transcendental functions below are branch-free
+// lane functions that GCC if-converts and vectorises (-fno-trapping-math), not libm calls.
+
+// ------------------------------------------------------------------------------- lane math
+inline std::uint32_t to_bits(float x) {
+  std::uint32_t i;
+  std::memcpy(&i, &x, sizeof i);
+  return i;
+}
+inline float from_bits(std::uint32_t i) {
+  float x;
+  std::memcpy(&x, &i, sizeof x);
+  return x;
+}
+inline std::uint64_t to_bits(double x) {
+  std::uint64_t i;
+  std::memcpy(&i, &x, sizeof i);
+  return i;
+}
+inline double from_bits(std::uint64_t i) {
+  double x;
+  std::memcpy(&x, &i, sizeof x);
+  return x;
+}
+
+// exp(x) by x = n·ln2 + r, |r| <= ln2/2, e^r by polynomial, 2^n built in the exponent bits. n is
+// rounded with the 1.5·2^mantissa "magic" addition (no SSE4.1 round needed; valid because we never
+// build with -ffast-math). Below kLo the result is e^kLo (1.2e-38 float, 2.5e-308 double; never a
+// denormal) instead of the exact tiny value. Above: float returns +inf from x ≈ 88.38 (n = 128;
+// rounding; FLT_MAX is e^88.72), double saturates at e^709; finite NaN propagates, +inf gives NaN
+// in float (the scan's arguments Δ·A ≤ 0, -|x| are never +inf). float: Cephes expf polynomial (~1 ulp). double: Taylor to r^13 (truncation
+// 4e-18 relative, ~1-2 ulp overall).
+[[gnu::always_inline]] inline float exp_lane(float x) {
+  constexpr float kLo = -87.33654f;
+  constexpr float kLog2e = 1.44269504088896341f, kMagic = 12582912.0f;  // 1.5·2^23
+  constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+  // Lower clamp as one compare+select; the upper bound is applied to the integer exponent (one
+  // vpminsd): GCC vectorises std::min/max on floats as compare+blend pairs (IEEE NaN/−0 rules).
+  const float xc = x < kLo ? kLo : x;
+  const float t = xc * kLog2e + kMagic;
+  const float n = t - kMagic;
+  const std::int32_t ni = std::min(static_cast<std::int32_t>(to_bits(t) - to_bits(kMagic)), std::int32_t{128});
+  float r = xc - n * kLn2Hi;
+  r = r - n * kLn2Lo;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  return p * from_bits(static_cast<std::uint32_t>(ni + 127) << 23);
+}
+
+[[gnu::always_inline]] inline double exp_lane(double x) {
+  constexpr double kLo = -708.3964185322641, kHi = 709.0;
+  constexpr double kLog2e = 1.4426950408889634074, kMagic = 6755399441055744.0;  // 1.5·2^52
+  constexpr double kLn2Hi = 6.93145751953125e-1, kLn2Lo = 1.42860682030941723212e-6;
+  const double xc = std::min(std::max(x, kLo), kHi);
+  const double t = xc * kLog2e + kMagic;
+  const double n = t - kMagic;
+  const std::uint64_t ni = to_bits(t) - to_bits(kMagic);
+  double r = xc - n * kLn2Hi;
+  r = r - n * kLn2Lo;
+  double p = 1.0 / 6227020800.0;  // 1/13!
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * (r * r) + r + 1.0;
+  return p * from_bits((ni + 1023u) << 52);
+}
+
+// log(1 + e) for e in [0, 1] (the softplus tail), fdlibm/FreeBSD log1p scheme: w = 1 + e rounded,
+// the rounding error restored by (e - (w - 1)) / w; log w = k·ln2 + log(1 + f) with m = w or w/2
+// in [√2/2, √2], s = f / (2 + f), log(1 + f) = f - (f²/2 - s·(f²/2 + R(s²))). The caller passes
+// rw = 1/(1 + e), which softplus shares with its derivative σ.
+[[gnu::always_inline]] inline float log1p_unit(float e, float rw) {
+  constexpr float kLg1 = 0.66666662693f, kLg2 = 0.40000972152f, kLg3 = 0.28498786688f, kLg4 = 0.24279078841f;
+  constexpr float kLn2Hi = 6.9313812256e-01f, kLn2Lo = 9.0580006145e-06f, kSqrt2 = 1.41421356f;
+  const float w = 1.0f + e;
+  const float corr = (e - (w - 1.0f)) * rw;
+  const bool big = w > kSqrt2;
+  const float f = (big ? 0.5f * w : w) - 1.0f;
+  const float k = big ? 1.0f : 0.0f;
+  const float s = f / (2.0f + f);
+  const float z = s * s, z2 = z * z;
+  const float rr = z2 * (kLg2 + z2 * kLg4) + z * (kLg1 + z2 * kLg3);
+  const float hfsq = 0.5f * f * f;
+  return k * kLn2Hi + ((f - (hfsq - s * (hfsq + rr))) + (k * kLn2Lo + corr));
+}
+
+[[gnu::always_inline]] inline double log1p_unit(double e, double rw) {
+  constexpr double kLg1 = 6.666666666666735130e-01, kLg2 = 3.999999999940941908e-01,
+                   kLg3 = 2.857142874366239149e-01, kLg4 = 2.222219843214978396e-01,
+                   kLg5 = 1.818357216161805012e-01, kLg6 = 1.531383769920937332e-01,
+                   kLg7 = 1.479819860511658591e-01;
+  constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
+  constexpr double kSqrt2 = 1.41421356237309504880;
+  const double w = 1.0 + e;
+  const double corr = (e - (w - 1.0)) * rw;
+  const bool big = w > kSqrt2;
+  const double f = (big ? 0.5 * w : w) - 1.0;
+  const double k = big ? 1.0 : 0.0;
+  const double s = f / (2.0 + f);
+  const double z = s * s, z2 = z * z;
+  const double t1 = z2 * (kLg2 + z2 * (kLg4 + z2 * kLg6));
+  const double t2 = z * (kLg1 + z2 * (kLg3 + z2 * (kLg5 + z2 * kLg7)));
+  const double hfsq = 0.5 * f * f;
+  return k * kLn2Hi + ((f - (hfsq - s * (hfsq + (t1 + t2)))) + (k * kLn2Lo + corr));
+}
+
+/// torch.nn.functional.softplus(x) (beta 1, threshold 20): x above 20, else log1p(exp(x)),
+/// written as max(x, 0) + log1p(exp(-|x|)) so nothing overflows.
+template <typename T>
+[[gnu::always_inline]] inline T softplus_lane(T x) {
+  const T e = exp_lane(-std::fabs(x));
+  const T sp = std::max(x, T(0)) + log1p_unit(e, T(1) / (T(1) + e));
+  return x > T(20) ? x : sp;
+}
+
+/// softplus(x) and its derivative as torch computes it (1 above the threshold, else σ(x)), sharing
+/// e = exp(-|x|) and 1/(1+e).
+template <typename T>
+[[gnu::always_inline]] inline void softplus_and_grad_lane(T x, T& sp, T& grad) {
+  const T e = exp_lane(-std::fabs(x));
+  const T rw = T(1) / (T(1) + e);
+  const T s = std::max(x, T(0)) + log1p_unit(e, rw);
+  const T sig = x >= T(0) ? rw : e * rw;
+  sp = x > T(20) ? x : s;
+  grad = x > T(20) ? T(1) : sig;
+}
+
+/// σ(x) without overflow: e = exp(-|x|), σ = 1/(1+e) for x >= 0 and e/(1+e) otherwise.
+template <typename T>
+[[gnu::always_inline]] inline T sigmoid_lane(T x) {
+  const T e = exp_lane(-std::fabs(x));
+  const T r = T(1) / (T(1) + e);
+  return x >= T(0) ? r : e * r;
+}
+
+// ----------------------------------------------------------------------- per-row chunk loops
+// `GCC unroll 1` on the short n loops: unrolled early (before the vectoriser), the state array is
+// split into scalars and the update comes out scalar; kept as loops, they vectorise and the state
+// stays in vector registers across time steps (checked with -fopt-info-vec and objdump).
+#ifndef LUMAMBA_SCAN_NO_EARLY_UNROLL
+#define LUMAMBA_SCAN_NO_EARLY_UNROLL _Pragma("GCC unroll 1")
+#endif
+// The three chunk loops are also kept out of line, so the drivers' inlining cannot undo that; one
+// call per row and chunk costs nothing next to K steps of work.
+/// Sums np (multiple of kLanes) values: vertical adds into kLanes lanes, then a fixed tree (GCC does
+/// not reassociate a scalar float reduction without -ffast-math; this order vectorises).
+template <typename T, int kNp>
+[[gnu::always_inline]] inline T lane_sum(T* __restrict pr, int np_rt) {
+  const int np = kNp > 0 ? kNp : np_rt;
+  for (int n = kLanes; n < np; n += kLanes) {
+    LUMAMBA_SCAN_NO_EARLY_UNROLL
+    for (int j = 0; j < kLanes; ++j) pr[j] += pr[n + j];
+  }
+  LUMAMBA_SCAN_NO_EARLY_UNROLL
+  for (int j = 0; j < 4; ++j) pr[j] += pr[j + 4];
+  LUMAMBA_SCAN_NO_EARLY_UNROLL
+  for (int j = 0; j < 2; ++j) pr[j] += pr[j + 2];
+  return pr[0] + pr[1];
+}
+
+/// Forward scan of one row over one chunk of `len` steps.
+///   a (Np) row of A; dt, dtu: Δ and Δ·u of step i at [i·ts] (a column of the group tile);
+///   bp, cp (len, Np) B and C of the row's batch; h (Np) state in/out; yc out: h_t·C_t at [i·ts].
+template <typename T, int kNp>
+[[gnu::noinline]] void chunk_forward(int np_rt, int64_t len, int64_t ts, const T* __restrict a, const T* __restrict dt,
+                                     const T* __restrict dtu, const T* __restrict bp, const T* __restrict cp,
+                                     T* __restrict h, T* __restrict yc) {
+  const int np = kNp > 0 ? kNp : np_rt;
+  constexpr int kCap = kNp > 0 ? kNp : static_cast<int>(kScanMaxState);
+  T hl[kCap], al[kCap], da[kCap], pr[kCap];
+  for (int n = 0; n < np; ++n) {
+    hl[n] = h[n];
+    al[n] = a[n];
+  }
+  for (int64_t i = 0; i < len; ++i) {
+    const T d = dt[i * ts], du = dtu[i * ts];
+    const T* __restrict b = bp + i * np;
+    const T* __restrict c = cp + i * np;
+    LUMAMBA_SCAN_NO_EARLY_UNROLL
+    for (int n = 0; n < np; ++n) da[n] = exp_lane(d * al[n]);
+    LUMAMBA_SCAN_NO_EARLY_UNROLL
+    for (int n = 0; n < np; ++n) {
+      hl[n] = da[n] * hl[n] + du * b[n];
+      pr[n] = hl[n] * c[n];
+    }
+    yc[i * ts] = lane_sum<T, kNp>(pr, np);
+  }
+  for (int n = 0; n < np; ++n) h[n] = hl[n];
+}
+
+/// Backward recomputation of one chunk from its checkpoint h0: stores every state hs (len, Np),
+/// every decay das = exp(Δ_t·A) (len, Np) and yc = h_t·C_t (len).
+template <typename T, int kNp>
+[[gnu::noinline]] void chunk_recompute(int np_rt, int64_t len, int64_t ts, const T* __restrict a,
+                                       const T* __restrict dt, const T* __restrict dtu, const T* __restrict bp,
+                                       const T* __restrict cp, const T* __restrict h0, T* __restrict hs,
+                                       T* __restrict das, T* __restrict yc) {
+  const int np = kNp > 0 ? kNp : np_rt;
+  constexpr int kCap = kNp > 0 ? kNp : static_cast<int>(kScanMaxState);
+  T hl[kCap], al[kCap], pr[kCap];
+  for (int n = 0; n < np; ++n) {
+    hl[n] = h0[n];
+    al[n] = a[n];
+  }
+  for (int64_t i = 0; i < len; ++i) {
+    const T d = dt[i * ts], du = dtu[i * ts];
+    const T* __restrict b = bp + i * np;
+    const T* __restrict c = cp + i * np;
+    T* __restrict da = das + i * np;
+    T* __restrict hi = hs + i * np;
+    LUMAMBA_SCAN_NO_EARLY_UNROLL
+    for (int n = 0; n < np; ++n) da[n] = exp_lane(d * al[n]);
+    LUMAMBA_SCAN_NO_EARLY_UNROLL
+    for (int n = 0; n < np; ++n) {
+      hl[n] = da[n] * hl[n] + du * b[n];
+      hi[n] = hl[n];
+      pr[n] = hl[n] * c[n];
+    }
+    yc[i * ts] = lane_sum<T, kNp>(pr, np);
+  }
+}
+
+/// Adjoint sweep of one chunk in reverse time (docs/kernels/selective_scan.md):
+///   λ_t = gy_t·C_t + exp(Δ_{t+1}A)⊙λ_{t+1};  q_t = λ_t⊙exp(Δ_t A)⊙h_{t-1}
+///   dC_t += gy_t·h_t,  dB_t += Δ_t u_t·λ_t,  dA += Δ_t·q_t,
+///   dΔ_t = Σ_n q_t·A + u_t·Σ_n λ_t·B_t,  du_t(scan part) = Δ_t·Σ_n λ_t·B_t.
+/// lam (Np) in: exp(Δ_{t1}A)⊙λ_{t1} of the step after the chunk; out: the same for the chunk's first
+/// step (= dL/dh before the chunk). dacc (Np) accumulates dA of the row; dbp, dcp (len, Np) accumulate.
+template <typename T, int kNp>
+[[gnu::noinline]] void chunk_adjoint(int np_rt, int64_t len, int64_t ts, const T* __restrict a,
+                                     const T* __restrict dt, const T* __restrict dtu, const T* __restrict u,
+                                     const T* __restrict gy, const T* __restrict bp, const T* __restrict cp,
+                                     const T* __restrict h0, const T* __restrict hs, const T* __restrict das,
+                                     T* __restrict lam, T* __restrict dacc, T* __restrict dbp, T* __restrict dcp,
+                                     T* __restrict ddt, T* __restrict dus) {
+  const int np = kNp > 0 ? kNp : np_rt;
+  constexpr int kCap = kNp > 0 ? kNp : static_cast<int>(kScanMaxState);
+  T ll[kCap], acc[kCap], al[kCap], sa[kCap], sb[kCap];
+  for (int n = 0; n < np; ++n) {
+    ll[n] = lam[n];
+    acc[n] = dacc[n];
+    al[n] = a[n];
+  }
+  for (int64_t i = len - 1; i >= 0; --i) {
+    const T g = gy[i * ts], dti = dt[i * ts], dtui = dtu[i * ts];
+    const T* __restrict b = bp + i * np;
+    const T* __restrict c = cp + i * np;
+    const T* __restrict hi = hs + i * np;
+    const T* __restrict hp = i > 0 ? hs + (i - 1) * np : h0;
+    const T* __restrict da = das + i * np;
+    T* __restrict db = dbp + i * np;
+    T* __restrict dc = dcp + i * np;
+    LUMAMBA_SCAN_NO_EARLY_UNROLL
+    for (int n = 0; n < np; ++n) {
+      const T l = ll[n] + g * c[n];
+      const T q = l * da[n] * hp[n];
+      dc[n] += g * hi[n];
+      db[n] += l * dtui;
+      acc[n] += q * dti;
+      sa[n] = q * al[n];
+      sb[n] = l * b[n];
+      ll[n] = da[n] * l;
+    }
+    const T s_qa = lane_sum<T, kNp>(sa, np);
+    const T s_lb = lane_sum<T, kNp>(sb, np);
+    ddt[i * ts] = s_qa + u[i * ts] * s_lb;
+    dus[i * ts] = dti * s_lb;
+  }
+  for (int n = 0; n < np; ++n) {
+    lam[n] = ll[n];
+    dacc[n] = acc[n];
+  }
+}
+
+// ------------------------------------------------------------------------------ drivers
+// Rows are processed in groups of kRowGroup consecutive channels. Per chunk, a group's (G, K) tile
+// of each (B, Di, L) input is gathered once (and each output tile scattered once), walking memory
+// in its contiguous direction: with the Mamba block's time-major buffers, 16 channels of one time
+// step share a cache line, where a row-by-row gather would touch K lines (and pages) per row.
+
+/// Tile (rows x0 … x0+g_count, logical times t0 … t0+len) of a (B, X, L) view <-> tile[i·kRowGroup + g],
+/// walking the view in its contiguous direction.
+template <typename T, typename V>
+inline void tile_walk(const View3<V>& v, int64_t b, int64_t x0, int64_t g_count, int64_t t0, int64_t len,
+                      int64_t seq_len, bool reverse, T* __restrict tile, bool to_tile) {
+  const int64_t st = reverse ? -v.s2 : v.s2;
+  V* base = v.data + b * v.s0 + x0 * v.s1 + (reverse ? seq_len - 1 - t0 : t0) * v.s2;
+  const int64_t sx = v.s1;
+  if (std::abs(sx) < std::abs(st)) {  // channels closer in memory than time steps: time outside
+    for (int64_t i = 0; i < len; ++i) {
+      V* p = base + i * st;
+      T* row = tile + i * kRowGroup;
+      // A full group of unit-stride channels is a fixed 16-element copy (vector moves, no memmove call).
+      const bool full = sx == 1 && g_count == kRowGroup;
+      if (to_tile) {
+        if (full) {
+          for (int64_t g = 0; g < kRowGroup; ++g) row[g] = p[g];
+        } else {
+          for (int64_t g = 0; g < g_count; ++g) row[g] = p[g * sx];
+        }
+      } else {
+        T* q = const_cast<T*>(p);
+        if (full) {
+          for (int64_t g = 0; g < kRowGroup; ++g) q[g] = row[g];
+        } else {
+          for (int64_t g = 0; g < g_count; ++g) q[g * sx] = row[g];
+        }
+      }
+    }
+  } else {
+    for (int64_t g = 0; g < g_count; ++g) {
+      V* p = base + g * sx;
+      if (to_tile) {
+        for (int64_t i = 0; i < len; ++i) tile[i * kRowGroup + g] = p[i * st];
+      } else {
+        T* q = const_cast<T*>(p);
+        for (int64_t i = 0; i < len; ++i) q[i * st] = tile[i * kRowGroup + g];
+      }
+    }
+  }
+}
+/// Prefetches the cache lines of a tile (the next group's inputs while the current one is scanned:
+/// the strided tile reads are otherwise exposed cache misses, ~10% of a short-sequence call).
+template <typename V>
+inline void prefetch_tile(const View3<V>& v, int64_t b, int64_t x0, int64_t g_count, int64_t t0, int64_t len,
+                          int64_t seq_len, bool reverse) {
+  if (v.data == nullptr || len <= 0 || g_count <= 0) return;
+  constexpr int64_t kLine = 64 / static_cast<int64_t>(sizeof(V));
+  const int64_t st = reverse ? -v.s2 : v.s2;
+  const V* base = v.data + b * v.s0 + x0 * v.s1 + (reverse ? seq_len - 1 - t0 : t0) * v.s2;
+  if (std::abs(v.s1) < std::abs(st)) {
+    const int64_t lines = (std::abs(v.s1) * (g_count - 1)) / kLine + 1;
+    for (int64_t i = 0; i < len; ++i) {
+      for (int64_t l = 0; l < lines; ++l) __builtin_prefetch(base + i * st + (v.s1 < 0 ? -l : l) * kLine);
+    }
+  } else {
+    const int64_t lines = (std::abs(st) * (len - 1)) / kLine + 1;
+    for (int64_t g = 0; g < g_count; ++g) {
+      for (int64_t l = 0; l < lines; ++l) __builtin_prefetch(base + g * v.s1 + (st < 0 ? -l : l) * kLine);
+    }
+  }
+}
+
+template <typename T>
+inline void gather_tile(const View3<const T>& v, int64_t b, int64_t x0, int64_t g_count, int64_t t0, int64_t len,
+                        int64_t seq_len, bool reverse, T* tile) {
+  tile_walk<T, const T>(v, b, x0, g_count, t0, len, seq_len, reverse, tile, true);
+}
+template <typename T>
+inline void scatter_tile(const View3<T>& v, int64_t b, int64_t x0, int64_t g_count, int64_t t0, int64_t len,
+                         int64_t seq_len, bool reverse, T* tile) {
+  tile_walk<T, T>(v, b, x0, g_count, t0, len, seq_len, reverse, tile, false);
+}
+
+/// Per-call data shared by all rows: A padded to (Di, Np); B and C of each batch packed to
+/// (B, L, Np) in logical time (one transposing copy, so the state loops read contiguous n).
+template <typename T>
+struct Packed {
+  std::vector<T> a, b, c;
+};
+
+template <typename T>
+Packed<T> pack_inputs(const ScanShape& s, const ScanInputs<T>& in, const Plan& plan, const ScanConfig& cfg) {
+  const int np = plan.np;
+  const int64_t seq_len = s.seq_len;
+  Packed<T> p;
+  p.a.assign(static_cast<size_t>(s.d_inner * np), T(0));
+  for (int64_t d = 0; d < s.d_inner; ++d) {
+    for (int64_t n = 0; n < s.d_state; ++n) p.a[d * np + n] = in.A.data[d * in.A.s0 + n * in.A.s1];
+  }
+  p.b.resize(static_cast<size_t>(s.n_batch * seq_len * np));
+  p.c.resize(p.b.size());
+  const int64_t n_tblk = (seq_len + kPackTimeBlock - 1) / kPackTimeBlock;
+  run_parallel(cfg, s.n_batch * n_tblk, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t b = task / n_tblk, t0 = (task % n_tblk) * kPackTimeBlock;
+      const int64_t t1 = std::min(seq_len, t0 + kPackTimeBlock);
+      for (int64_t t = t0; t < t1; ++t) {
+        T* pb = p.b.data() + (b * seq_len + t) * np;
+        T* pc = p.c.data() + (b * seq_len + t) * np;
+        const int64_t tp = cfg.reverse ? seq_len - 1 - t : t;
+        for (int64_t n = 0; n < s.d_state; ++n) {
+          pb[n] = in.B.data[b * in.B.s0 + n * in.B.s1 + tp * in.B.s2];
+          pc[n] = in.C.data[b * in.C.s0 + n * in.C.s1 + tp * in.C.s2];
+        }
+        for (int n = static_cast<int>(s.d_state); n < np; ++n) pb[n] = pc[n] = T(0);
+      }
+    }
+  });
+  return p;
+}
+
+
+/// Per-chunk tiles of one row group, time-major: element (step i, row g) at [i·kRowGroup + g], so
+/// the per-step elementwise work (softplus, gates, outputs) runs over contiguous K·G arrays and
+/// each row's scan reads its column with stride kRowGroup. 16 rows × K = 64 steps × 4 B = 4 KB a tile.
+template <typename T>
+struct GroupBuffers {
+  explicit GroupBuffers(int64_t k) {
+    for (auto* v : {&u, &x, &z, &g, &dt, &dtu, &spg, &sz, &gy, &yc, &ddt, &dus, &out, &out2, &out3}) {
+      v->assign(static_cast<size_t>(k * kRowGroup), T(0));
+    }
+  }
+  std::vector<T> u, x, z, g, dt, dtu, spg, sz, gy, yc, ddt, dus, out, out2, out3;  // spg: dΔ/dδ, sz: σ(z)
+  T bias[kRowGroup] = {}, dd[kRowGroup] = {};  // delta_bias and D of the group's rows
+};
+
+/// Gathers the u, δ, z tiles of rows d0 … d0+gc for one chunk and computes over the whole tile
+/// Δ = softplus(δ + bias), Δ·u, and for the backward (with_grad) dΔ/dδ and σ(z).
+template <typename T>
+inline void load_group(const ScanShape& s, const ScanInputs<T>& in, const ScanConfig& cfg, int64_t b, int64_t d0,
+                       int64_t gc, int64_t t0, int64_t len, bool with_grad, GroupBuffers<T>& r) {
+  gather_tile(in.u, b, d0, gc, t0, len, s.seq_len, cfg.reverse, r.u.data());
+  gather_tile(in.delta, b, d0, gc, t0, len, s.seq_len, cfg.reverse, r.x.data());
+  if (in.z.data != nullptr) gather_tile(in.z, b, d0, gc, t0, len, s.seq_len, cfg.reverse, r.z.data());
+  for (int64_t g = 0; g < kRowGroup; ++g) {
+    const bool row = g < gc;
+    r.bias[g] = row && in.delta_bias.data != nullptr ? in.delta_bias.data[(d0 + g) * in.delta_bias.stride] : T(0);
+    r.dd[g] = row && in.D.data != nullptr ? in.D.data[(d0 + g) * in.D.stride] : T(0);
+  }
+  const int64_t m = len * kRowGroup;
+  T* __restrict x = r.x.data();
+  T* __restrict dt = r.dt.data();
+  T* __restrict dtu = r.dtu.data();
+  const T* __restrict u = r.u.data();
+  for (int64_t i = 0; i < len; ++i) {
+    for (int64_t g = 0; g < kRowGroup; ++g) x[i * kRowGroup + g] += r.bias[g];
+  }
+  if (cfg.delta_softplus && with_grad) {
+    T* __restrict spg = r.spg.data();
+    for (int64_t e = 0; e < m; ++e) softplus_and_grad_lane(x[e], dt[e], spg[e]);
+  } else if (cfg.delta_softplus) {
+    for (int64_t e = 0; e < m; ++e) dt[e] = softplus_lane(x[e]);
+  } else {
+    for (int64_t e = 0; e < m; ++e) dt[e] = x[e];
+  }
+  for (int64_t e = 0; e < m; ++e) dtu[e] = dt[e] * u[e];
+  if (with_grad && in.z.data != nullptr) {
+    const T* __restrict z = r.z.data();
+    T* __restrict sz = r.sz.data();
+    for (int64_t e = 0; e < m; ++e) sz[e] = sigmoid_lane(z[e]);
+  }
+}
+
+/// Prefetches the inputs of the group after (g0, chunk k): the next group of the task's rows, or
+/// the first group of chunk k_next (the next chunk in scan order; < 0 or >= n_chunks: none).
+template <typename T>
+inline void prefetch_next_group(const ScanShape& s, const ScanInputs<T>& in, const View3<const T>& grad_y,
+                                const ScanConfig& cfg, int64_t b, int64_t d0, int64_t d1, int64_t g0, int64_t k_next,
+                                int64_t n_chunks, int64_t t0, int64_t len) {
+  int64_t next = g0 + kRowGroup;
+  if (next >= d1) {
+    if (k_next < 0 || k_next >= n_chunks) return;
+    next = d0;
+    t0 = k_next * cfg.chunk_size;
+    len = std::min(cfg.chunk_size, s.seq_len - t0);
+  }
+  const int64_t gc = std::min<int64_t>(kRowGroup, d1 - next);
+  for (const auto* v : {&in.u, &in.delta, &in.z, &grad_y}) prefetch_tile(*v, b, next, gc, t0, len, s.seq_len, cfg.reverse);
+}
+
+/// (b, block) of a task: rows [d0, d1) of batch b.
+struct TaskRows {
+  int64_t b, d0, d1;
+};
+inline TaskRows task_rows(const Plan& plan, int64_t d_inner, int64_t task) {
+  const int64_t b = task / plan.n_blocks, blk = task % plan.n_blocks;
+  return {b, blk * d_inner / plan.n_blocks, (blk + 1) * d_inner / plan.n_blocks};
+}
+
+template <typename T, int kNp>
+void forward_impl(const ScanShape& s, const ScanInputs<T>& in, const ScanForwardOutputs<T>& out,
+                  const ScanConfig& cfg, const Plan& plan) {
+  const int np = plan.np;
+  const int64_t seq_len = s.seq_len, k_chunk = cfg.chunk_size, n_chunks = plan.n_chunks;
+  const bool gated = in.z.data != nullptr;
+  const Packed<T> pk = pack_inputs(s, in, plan, cfg);
+  run_parallel(cfg, plan.n_tasks, [&](int64_t begin, int64_t end) {
+    GroupBuffers<T> r(k_chunk);
+    std::vector<T> state;
+    for (int64_t task = begin; task < end; ++task) {
+      const auto [b, d0, d1] = task_rows(plan, s.d_inner, task);
+      state.assign(static_cast<size_t>((d1 - d0) * np), T(0));  // (rows, Np)
+      if (in.initial_state.data != nullptr) {
+        const auto& h0 = in.initial_state;
+        for (int64_t d = d0; d < d1; ++d) {
+          for (int64_t n = 0; n < s.d_state; ++n) state[(d - d0) * np + n] = h0.data[b * h0.s0 + d * h0.s1 + n * h0.s2];
+        }
+      }
+      // Chunk-major over the task's rows: B/C of the chunk stay in L1 across the rows.
+      for (int64_t k = 0; k < n_chunks; ++k) {
+        const int64_t t0 = k * k_chunk, len = std::min(k_chunk, seq_len - t0);
+        const T* bp = pk.b.data() + (b * seq_len + t0) * np;
+        const T* cp = pk.c.data() + (b * seq_len + t0) * np;
+        for (int64_t g0 = d0; g0 < d1; g0 += kRowGroup) {
+          const int64_t gc = std::min<int64_t>(kRowGroup, d1 - g0);
+          load_group(s, in, cfg, b, g0, gc, t0, len, /*with_grad=*/false, r);
+          prefetch_next_group(s, in, View3<const T>{}, cfg, b, d0, d1, g0, k + 1, n_chunks, t0, len);
+          for (int64_t g = 0; g < gc; ++g) {
+            const int64_t d = g0 + g;
+            T* h = state.data() + (d - d0) * np;
+            if (out.checkpoints != nullptr) {
+              std::copy(h, h + np, out.checkpoints + ((b * s.d_inner + d) * n_chunks + k) * np);
+            }
+            chunk_forward<T, kNp>(np, len, kRowGroup, pk.a.data() + d * np, r.dt.data() + g, r.dtu.data() + g, bp,
+                                  cp, h, r.yc.data() + g);
+          }
+          // y = (h·C + D·u) · SiLU(z) over the tile.
+          const T* __restrict u = r.u.data();
+          const T* __restrict yc = r.yc.data();
+          const T* __restrict z = r.z.data();
+          T* __restrict o = r.out.data();
+          for (int64_t i = 0; i < len; ++i) {
+            for (int64_t g = 0; g < kRowGroup; ++g) o[i * kRowGroup + g] = yc[i * kRowGroup + g] + r.dd[g] * u[i * kRowGroup + g];
+          }
+          if (gated) {
+            for (int64_t e = 0; e < len * kRowGroup; ++e) o[e] *= z[e] * sigmoid_lane(z[e]);
+          }
+          scatter_tile(out.y, b, g0, gc, t0, len, seq_len, cfg.reverse, r.out.data());
+        }
+      }
+      if (out.final_state.data != nullptr) {
+        const auto& hf = out.final_state;
+        for (int64_t d = d0; d < d1; ++d) {
+          for (int64_t n = 0; n < s.d_state; ++n) hf.data[b * hf.s0 + d * hf.s1 + n * hf.s2] = state[(d - d0) * np + n];
+        }
+      }
+    }
+  });
+}
+
+template <typename T, int kNp>
+void backward_impl(const ScanShape& s, const ScanInputs<T>& in, const ScanBackward<T>& gr, const ScanConfig& cfg,
+                   const Plan& plan) {
+  const int np = plan.np;
+  const int64_t seq_len = s.seq_len, k_chunk = cfg.chunk_size, n_chunks = plan.n_chunks;
+  const int64_t di = s.d_inner;
+  const bool gated = in.z.data != nullptr;
+  const Packed<T> pk = pack_inputs(s, in, plan, cfg);
+  // Partial sums, one slab per task so no two threads write the same element and the result does
+  // not depend on the thread count: dB, dC (tasks, L, Np) in logical time; dA (B, Di, Np); dD, dbias (B, Di).
+  std::vector<T> part_db(static_cast<size_t>(plan.n_tasks * seq_len * np));
+  std::vector<T> part_dc(part_db.size());
+  std::vector<T> part_da(static_cast<size_t>(s.n_batch * di * np));
+  std::vector<double> part_dd(static_cast<size_t>(s.n_batch * di)), part_dbias(part_dd.size());
+  run_parallel(cfg, plan.n_tasks, [&](int64_t begin, int64_t end) {
+    GroupBuffers<T> r(k_chunk);
+    std::vector<T> hs(static_cast<size_t>(k_chunk * np)), das(hs.size());
+    std::vector<T> lam, dacc;
+    std::vector<double> dd_acc, dbias_acc;
+    for (int64_t task = begin; task < end; ++task) {
+      const auto [b, d0, d1] = task_rows(plan, di, task);
+      const int64_t rows = d1 - d0;
+      T* task_db = part_db.data() + task * seq_len * np;
+      T* task_dc = part_dc.data() + task * seq_len * np;
+      std::fill(task_db, task_db + seq_len * np, T(0));
+      std::fill(task_dc, task_dc + seq_len * np, T(0));
+      lam.assign(static_cast<size_t>(rows * np), T(0));  // (rows, Np): dL/dh after the current chunk
+      dacc.assign(lam.size(), T(0));
+      dd_acc.assign(static_cast<size_t>(rows), 0.0);
+      dbias_acc.assign(static_cast<size_t>(rows), 0.0);
+      if (gr.grad_final_state.data != nullptr) {
+        const auto& gf = gr.grad_final_state;
+        for (int64_t d = d0; d < d1; ++d) {
+          for (int64_t n = 0; n < s.d_state; ++n) lam[(d - d0) * np + n] = gf.data[b * gf.s0 + d * gf.s1 + n * gf.s2];
+        }
+      }
+      for (int64_t k = n_chunks - 1; k >= 0; --k) {
+        const int64_t t0 = k * k_chunk, len = std::min(k_chunk, seq_len - t0), m = len * kRowGroup;
+        const T* bp = pk.b.data() + (b * seq_len + t0) * np;
+        const T* cp = pk.c.data() + (b * seq_len + t0) * np;
+        for (int64_t g0 = d0; g0 < d1; g0 += kRowGroup) {
+          const int64_t gc = std::min<int64_t>(kRowGroup, d1 - g0);
+          load_group(s, in, cfg, b, g0, gc, t0, len, /*with_grad=*/true, r);
+          gather_tile(gr.grad_y, b, g0, gc, t0, len, seq_len, cfg.reverse, r.g.data());
+          prefetch_next_group(s, in, gr.grad_y, cfg, b, d0, d1, g0, k - 1, n_chunks, t0, len);
+          const T* __restrict g = r.g.data();
+          const T* __restrict z = r.z.data();
+          const T* __restrict u = r.u.data();
+          const T* __restrict sz = r.sz.data();
+          T* __restrict gy = r.gy.data();
+          if (gated) {
+            for (int64_t e = 0; e < m; ++e) gy[e] = g[e] * z[e] * sz[e];
+          } else {
+            for (int64_t e = 0; e < m; ++e) gy[e] = g[e];
+          }
+          for (int64_t gi = 0; gi < gc; ++gi) {
+            const int64_t d = g0 + gi, row = d - d0;
+            const T* a = pk.a.data() + d * np;
+            const T* h0 = gr.checkpoints + ((b * di + d) * n_chunks + k) * np;
+            chunk_recompute<T, kNp>(np, len, kRowGroup, a, r.dt.data() + gi, r.dtu.data() + gi, bp, cp, h0, hs.data(),
+                                    das.data(), r.yc.data() + gi);
+            chunk_adjoint<T, kNp>(np, len, kRowGroup, a, r.dt.data() + gi, r.dtu.data() + gi, u + gi, gy + gi, bp, cp,
+                                  h0, hs.data(), das.data(), lam.data() + row * np, dacc.data() + row * np,
+                                  task_db + t0 * np, task_dc + t0 * np, r.ddt.data() + gi, r.dus.data() + gi);
+          }
+          // Per-step outputs over the tile: du, dδ, dz; dD and dbias summed per row.
+          const T* __restrict yc = r.yc.data();
+          const T* __restrict dus = r.dus.data();
+          const T* __restrict ddt = r.ddt.data();
+          T* __restrict du = r.out.data();
+          T* __restrict ddelta = r.out2.data();
+          T* __restrict dz = r.out3.data();
+          for (int64_t i = 0; i < len; ++i) {
+            for (int64_t gi = 0; gi < kRowGroup; ++gi) {
+              const int64_t e = i * kRowGroup + gi;
+              du[e] = dus[e] + gy[e] * r.dd[gi];
+            }
+          }
+          if (gated) {
+            for (int64_t i = 0; i < len; ++i) {
+              for (int64_t gi = 0; gi < kRowGroup; ++gi) {
+                const int64_t e = i * kRowGroup + gi;
+                dz[e] = g[e] * (yc[e] + r.dd[gi] * u[e]) * (sz[e] * (T(1) + z[e] * (T(1) - sz[e])));
+              }
+            }
+          }
+          if (cfg.delta_softplus) {
+            const T* __restrict spg = r.spg.data();
+            for (int64_t e = 0; e < m; ++e) ddelta[e] = ddt[e] * spg[e];
+          } else {
+            for (int64_t e = 0; e < m; ++e) ddelta[e] = ddt[e];
+          }
+          double sum_dd[kRowGroup] = {}, sum_db[kRowGroup] = {};
+          for (int64_t i = 0; i < len; ++i) {
+            for (int64_t gi = 0; gi < kRowGroup; ++gi) {
+              const int64_t e = i * kRowGroup + gi;
+              sum_dd[gi] += static_cast<double>(gy[e] * u[e]);
+              sum_db[gi] += static_cast<double>(ddelta[e]);
+            }
+          }
+          for (int64_t gi = 0; gi < gc; ++gi) {
+            dd_acc[g0 + gi - d0] += sum_dd[gi];
+            dbias_acc[g0 + gi - d0] += sum_db[gi];
+          }
+          if (gr.du.data != nullptr) scatter_tile(gr.du, b, g0, gc, t0, len, seq_len, cfg.reverse, du);
+          if (gr.ddelta.data != nullptr) scatter_tile(gr.ddelta, b, g0, gc, t0, len, seq_len, cfg.reverse, ddelta);
+          if (gated && gr.dz.data != nullptr) scatter_tile(gr.dz, b, g0, gc, t0, len, seq_len, cfg.reverse, dz);
+        }
+      }
+      for (int64_t d = d0; d < d1; ++d) {
+        const int64_t row = d - d0;
+        if (gr.dinitial_state.data != nullptr) {
+          const auto& v = gr.dinitial_state;
+          for (int64_t n = 0; n < s.d_state; ++n) v.data[b * v.s0 + d * v.s1 + n * v.s2] = lam[row * np + n];
+        }
+        std::copy(dacc.begin() + row * np, dacc.begin() + (row + 1) * np, part_da.begin() + (b * di + d) * np);
+        part_dd[b * di + d] = dd_acc[row];
+        part_dbias[b * di + d] = dbias_acc[row];
+      }
+    }
+  });
+  // Reductions: dB, dC over the channel blocks of each batch; dA, dD, dbias over the batch.
+  const int64_t n_tblk = (seq_len + kPackTimeBlock - 1) / kPackTimeBlock;
+  run_parallel(cfg, s.n_batch * n_tblk, [&](int64_t begin, int64_t end) {
+    std::vector<T> sum_b(static_cast<size_t>(np)), sum_c(static_cast<size_t>(np));
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t b = task / n_tblk, t0 = (task % n_tblk) * kPackTimeBlock;
+      const int64_t t1 = std::min(seq_len, t0 + kPackTimeBlock);
+      for (int64_t t = t0; t < t1; ++t) {
+        std::fill(sum_b.begin(), sum_b.end(), T(0));
+        std::fill(sum_c.begin(), sum_c.end(), T(0));
+        for (int64_t blk = 0; blk < plan.n_blocks; ++blk) {
+          const T* pb = part_db.data() + ((b * plan.n_blocks + blk) * seq_len + t) * np;
+          const T* pc = part_dc.data() + ((b * plan.n_blocks + blk) * seq_len + t) * np;
+          for (int n = 0; n < np; ++n) {
+            sum_b[n] += pb[n];
+            sum_c[n] += pc[n];
+          }
+        }
+        const int64_t tp = cfg.reverse ? seq_len - 1 - t : t;
+        for (int64_t n = 0; n < s.d_state; ++n) {
+          if (gr.dB.data != nullptr) gr.dB.data[b * gr.dB.s0 + n * gr.dB.s1 + tp * gr.dB.s2] = sum_b[n];
+          if (gr.dC.data != nullptr) gr.dC.data[b * gr.dC.s0 + n * gr.dC.s1 + tp * gr.dC.s2] = sum_c[n];
+        }
+      }
+    }
+  });
+  for (int64_t d = 0; d < di; ++d) {
+    double dd = 0.0, dbias = 0.0;
+    for (int64_t n = 0; n < s.d_state; ++n) {
+      T sum = T(0);
+      for (int64_t b = 0; b < s.n_batch; ++b) sum += part_da[(b * di + d) * np + n];
+      if (gr.dA.data != nullptr) gr.dA.data[d * gr.dA.s0 + n * gr.dA.s1] = sum;
+    }
+    for (int64_t b = 0; b < s.n_batch; ++b) {
+      dd += part_dd[b * di + d];
+      dbias += part_dbias[b * di + d];
+    }
+    if (gr.dD.data != nullptr) gr.dD.data[d * gr.dD.stride] = static_cast<T>(dd);
+    if (gr.ddelta_bias.data != nullptr) gr.ddelta_bias.data[d * gr.ddelta_bias.stride] = static_cast<T>(dbias);
+  }
+}
+
+/// Entry points of this instruction set: pick the compile-time state width.
+template <typename T>
+void forward_entry(const ScanShape& s, const ScanInputs<T>& in, const ScanForwardOutputs<T>& out,
+                   const ScanConfig& cfg, const Plan& plan) {
+  switch (plan.np) {
+    case 8: return forward_impl<T, 8>(s, in, out, cfg, plan);
+    case 16: return forward_impl<T, 16>(s, in, out, cfg, plan);
+    case 32: return forward_impl<T, 32>(s, in, out, cfg, plan);
+    default: return forward_impl<T, 0>(s, in, out, cfg, plan);
+  }
+}
+
+template <typename T>
+void backward_entry(const ScanShape& s, const ScanInputs<T>& in, const ScanBackward<T>& gr, const ScanConfig& cfg,
+                    const Plan& plan) {
+  switch (plan.np) {
+    case 8: return backward_impl<T, 8>(s, in, gr, cfg, plan);
+    case 16: return backward_impl<T, 16>(s, in, gr, cfg, plan);
+    case 32: return backward_impl<T, 32>(s, in, gr, cfg, plan);
+    default: return backward_impl<T, 0>(s, in, gr, cfg, plan);
+  }
+}
+
+template void forward_entry<float>(const ScanShape&, const ScanInputs<float>&, const ScanForwardOutputs<float>&,
+                                   const ScanConfig&, const Plan&);
+template void forward_entry<double>(const ScanShape&, const ScanInputs<double>&, const ScanForwardOutputs<double>&,
+                                    const ScanConfig&, const Plan&);
+template void backward_entry<float>(const ScanShape&, const ScanInputs<float>&, const ScanBackward<float>&,
+                                    const ScanConfig&, const Plan&);
+template void backward_entry<double>(const ScanShape&, const ScanInputs<double>&, const ScanBackward<double>&,
+                                     const ScanConfig&, const Plan&);

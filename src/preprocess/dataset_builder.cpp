@@ -1,0 +1,445 @@
+// EDF/BDF → HDF5 window dataset (see lumamba/preprocess/dataset_builder.h).
+#include "lumamba/preprocess/dataset_builder.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "lumamba/core/error.h"
+#include "lumamba/core/log.h"
+#include "lumamba/core/progress.h"
+#include "lumamba/io/channels.h"
+#include "lumamba/io/edf_reader.h"
+#include "lumamba/io/tuh_csv.h"
+#include "lumamba/preprocess/chain.h"
+#include "lumamba/preprocess/montage.h"
+#include "lumamba/preprocess/windows.h"
+
+namespace lumamba::preprocess {
+namespace fs = std::filesystem;
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool is_recording_file(const fs::path& p) {
+  const auto ext = lower(p.extension().string());
+  return ext == ".edf" || ext == ".bdf";
+}
+
+// TUH file names start with the patient id: aaaaaool_s001_t000.edf -> aaaaaool.
+std::string tuh_subject(const fs::path& p) {
+  const auto stem = p.stem().string();
+  return stem.substr(0, stem.find('_'));
+}
+
+bool path_has_component(const fs::path& p, const std::string& name) {
+  for (const auto& part : p) {
+    if (lower(part.string()) == name) return true;
+  }
+  return false;
+}
+
+// Deterministic shuffle-and-cut of `keys` into train/val/test by fractions.
+std::map<std::string, std::string> split_keys(std::vector<std::string> keys, double val_fraction, double test_fraction,
+                                              uint64_t seed) {
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::mt19937_64 rng(seed);
+  std::shuffle(keys.begin(), keys.end(), rng);
+  const auto n = keys.size();
+  const auto n_val = static_cast<size_t>(std::llround(val_fraction * static_cast<double>(n)));
+  const auto n_test = static_cast<size_t>(std::llround(test_fraction * static_cast<double>(n)));
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i < n; ++i) out[keys[i]] = i < n_val ? "val" : (i < n_val + n_test ? "test" : "train");
+  return out;
+}
+
+std::vector<RecordingJob> read_manifest(const fs::path& manifest) {
+  std::ifstream in(manifest);
+  LUMAMBA_CHECK_INPUT(in.good(), "{}: cannot open manifest", manifest.string());
+  std::string line;
+  std::vector<RecordingJob> jobs;
+  size_t line_no = 0;
+  std::vector<std::string> header;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> fields;
+    std::stringstream ss(line);
+    std::string f;
+    while (std::getline(ss, f, ',')) fields.push_back(f);
+    if (!line.empty() && line.back() == ',') fields.emplace_back();
+    if (header.empty()) {
+      header = fields;
+      LUMAMBA_CHECK_INPUT(header.size() >= 1 && header[0] == "file",
+                          "{}:{}: manifest header must be 'file,label,subject,split', got '{}'", manifest.string(),
+                          line_no, line);
+      continue;
+    }
+    LUMAMBA_CHECK_INPUT(fields.size() == header.size(), "{}:{}: {} fields, header has {}", manifest.string(), line_no,
+                        fields.size(), header.size());
+    RecordingJob job;
+    for (size_t i = 0; i < header.size(); ++i) {
+      const auto& key = header[i];
+      const auto& value = fields[i];
+      if (key == "file") {
+        job.path = (fs::path(value).is_absolute() ? fs::path(value) : manifest.parent_path() / value).string();
+      } else if (key == "label") {
+        if (!value.empty()) {
+          try {
+            job.label = std::stoll(value);
+          } catch (...) {
+            throw InputError(fmt::format("{}:{}: label '{}' is not an integer", manifest.string(), line_no, value));
+          }
+        }
+      } else if (key == "subject") {
+        job.subject = value;
+      } else if (key == "split") {
+        LUMAMBA_CHECK_INPUT(value.empty() || value == "train" || value == "val" || value == "test",
+                            "{}:{}: split '{}' must be train, val, test or empty", manifest.string(), line_no, value);
+        job.split = value;
+      } else {
+        throw InputError(fmt::format("{}: unknown manifest column '{}'", manifest.string(), key));
+      }
+    }
+    jobs.push_back(job);
+  }
+  LUMAMBA_CHECK_INPUT(!jobs.empty(), "{}: the manifest lists no recordings", manifest.string());
+  return jobs;
+}
+
+// The annotation file next to an EDF: same stem, .csv (TUAR/TUSL) or .csv_bi.
+std::string find_annotation(const fs::path& edf) {
+  for (const char* ext : {".csv", ".csv_bi"}) {
+    auto p = edf;
+    p.replace_extension(ext);
+    if (fs::exists(p)) return p.string();
+  }
+  return "";
+}
+
+}  // namespace
+
+std::vector<RecordingJob> discover_recordings(const std::string& input, const PreprocessPreset& preset, uint64_t seed) {
+  const fs::path root(input);
+  LUMAMBA_CHECK_INPUT(fs::exists(root), "{}: no such file or folder", input);
+  std::vector<RecordingJob> jobs;
+  if (fs::is_regular_file(root) && !is_recording_file(root)) {
+    jobs = read_manifest(root);
+  } else if (fs::is_regular_file(root)) {
+    jobs.push_back({root.string(), tuh_subject(root), "", -1, ""});
+  } else {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied)) {
+      if (entry.is_regular_file() && is_recording_file(entry.path())) files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) jobs.push_back({f.string(), tuh_subject(f), "", -1, ""});
+  }
+  const bool needs_csv = preset.labels == "tusl_csv" || preset.labels == "tuar_csv";
+  for (auto& job : jobs) {
+    if (needs_csv) job.annotation_path = find_annotation(job.path);
+    if (preset.labels == "tuab_directory") {
+      const fs::path p(job.path);
+      if (path_has_component(p, "abnormal")) job.label = 1;
+      else if (path_has_component(p, "normal")) job.label = 0;
+      if (path_has_component(p, "eval")) job.split = "test";
+      else if (path_has_component(p, "train")) job.split = "train";
+    }
+  }
+  // Splits the reference draws at random (DOWNSTREAM.md §1), for jobs the tree/manifest left open.
+  std::vector<std::string> keys;
+  const bool by_file = preset.labels == "tuar_csv";
+  for (const auto& job : jobs) {
+    if (job.split.empty() || (preset.labels == "tuab_directory" && job.split == "train")) {
+      keys.push_back(by_file ? job.path : job.subject);
+    }
+  }
+  if (!keys.empty()) {
+    // TUAB: train subjects 80/20 train/val; TUAR (files) and TUSL and others (subjects) 80/10/10.
+    const bool tuab = preset.labels == "tuab_directory";
+    const auto assignment = split_keys(keys, tuab ? 0.2 : 0.1, tuab ? 0.0 : 0.1, seed);
+    for (auto& job : jobs) {
+      const auto it = assignment.find(by_file ? job.path : job.subject);
+      if (it != assignment.end() && (job.split.empty() || (tuab && job.split == "train"))) job.split = it->second;
+    }
+  }
+  return jobs;
+}
+
+namespace {
+
+// TUH "_a" montage folders (03_tcp_ar_a, 04_tcp_le_a) have no A1/A2 electrodes.
+bool is_tuh_a_montage(const fs::path& p) {
+  for (const auto& part : p) {
+    const auto s = lower(part.string());
+    if (s.find("tcp_") != std::string::npos && s.size() >= 2 && s.compare(s.size() - 2, 2, "_a") == 0) return true;
+  }
+  return false;
+}
+
+Montage select_montage(const PreprocessPreset& preset, const RecordingJob& job, const io::EdfHeader& header) {
+  if (preset.montage == "tcp") {
+    const bool ears = preset.tcp_ears == "true" || (preset.tcp_ears == "auto" && !is_tuh_a_montage(job.path));
+    return tcp_montage(ears ? TcpMontage::kAr : TcpMontage::kArA);
+  }
+  if (preset.montage == "unipolar") return unipolar_montage(preset.channels);
+  std::vector<std::string> electrodes;  // all_eeg: every single-electrode EEG signal, file order
+  std::set<std::string> seen;
+  for (const auto& s : header.signals) {
+    if (s.is_eeg && s.electrode.find('-') == std::string::npos && seen.insert(s.electrode).second) {
+      electrodes.push_back(s.electrode);
+    }
+  }
+  LUMAMBA_CHECK_INPUT(!electrodes.empty(), "{}: no EEG channels with a known electrode name", job.path);
+  return unipolar_montage(electrodes);
+}
+
+std::vector<int64_t> recording_labels(const RecordingJob& job, const PreprocessPreset& preset, size_t n_windows) {
+  if (preset.labels == "none") return std::vector<int64_t>(n_windows, -1);
+  LUMAMBA_CHECK_INPUT(job.label >= 0, "{}: no recording label ({}: {})", job.path, preset.labels,
+                      preset.labels == "tuab_directory" ? "no 'normal' or 'abnormal' folder in the path"
+                                                        : "empty label in the manifest");
+  return std::vector<int64_t>(n_windows, job.label);
+}
+
+}  // namespace
+
+io::RecordingWindows process_recording(const RecordingJob& job, const PreprocessPreset& preset, int n_threads) {
+  validate(preset);
+  auto reader = io::EdfReader::open(job.path);
+  const auto& header = reader.header();
+  // pick: only the electrodes the montage reads.
+  const auto montage = select_montage(preset, job, header);
+  const auto electrodes = montage.required_electrodes();
+  std::vector<std::string> file_electrodes;
+  for (const auto& s : header.signals) file_electrodes.push_back(s.electrode);
+  const auto indices = resolve_electrodes(electrodes, file_electrodes, job.path);
+  std::vector<std::vector<double>> picked;
+  const double sfreq_hz = header.signals.at(indices.front()).sfreq_hz;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    const auto& info = header.signals[indices[i]];
+    LUMAMBA_CHECK_INPUT(info.sfreq_hz == sfreq_hz, "{}: channel '{}' is sampled at {} Hz but '{}' at {} Hz", job.path,
+                        info.label, info.sfreq_hz, header.signals[indices.front()].label, sfreq_hz);
+    LUMAMBA_CHECK_INPUT(info.unit_is_voltage, "{}: channel '{}' has physical dimension '{}', not a voltage", job.path,
+                        info.label, info.physical_dimension);
+    picked.push_back(reader.read_signal_uv(static_cast<int64_t>(indices[i])));
+  }
+  // montage
+  auto signals = apply_montage(montage, electrodes, picked, job.path, n_threads);
+  picked.clear();
+  auto& data = signals.data_uv;
+  // band-pass → notch → resample (MNE defaults, float64 like MNE), resampling whenever the native
+  // rate differs, upward too, like the reference scripts.
+  FilterChainOptions chain;
+  chain.l_freq_hz = std::max(preset.l_freq_hz, 0.0);
+  chain.h_freq_hz = std::max(preset.h_freq_hz, 0.0);
+  chain.notch_hz.clear();
+  if (preset.notch_hz > 0) {
+    LUMAMBA_CHECK_INPUT(preset.notch_hz < sfreq_hz / 2, "{}: notch at {} Hz is above the Nyquist frequency {} Hz",
+                        job.path, preset.notch_hz, sfreq_hz / 2);
+    chain.notch_hz.push_back(preset.notch_hz);
+  }
+  chain.target_sfreq_hz = preset.resample_hz;
+  chain.n_threads = n_threads;
+  const double rate_hz = run_filter_chain(data, sfreq_hz, chain).sfreq_hz;
+  const auto n_samples = static_cast<int64_t>(data.front().size());
+  const int64_t w = preset.window_samples();
+
+  // window + labels
+  io::RecordingWindows out;
+  std::vector<int64_t> starts;
+  if (preset.labels == "events") {
+    std::vector<TimedEvent> events;
+    for (const auto& a : header.annotations) events.push_back({a.onset_s, a.duration_s, a.text});
+    for (const auto& ew : event_windows(events, preset.event_labels, rate_hz, n_samples, w)) {
+      starts.push_back(ew.start);
+      out.labels.push_back(ew.label);
+    }
+  } else {
+    starts = window_starts(n_samples, w);
+    if (preset.labels == "tusl_csv" || preset.labels == "tuar_csv") {
+      LUMAMBA_CHECK_INPUT(!job.annotation_path.empty(), "{}: no annotation file (.csv) next to the recording",
+                          job.path);
+      const auto rows = io::read_tuh_csv(job.annotation_path);
+      if (preset.labels == "tusl_csv") {
+        out.labels = tusl_window_labels(rows, rate_hz, n_samples, starts, w);
+      } else {
+        auto tuar = tuar_window_labels(rows, signals.names, parse_tuar_mode(preset.tuar_mode), rate_hz, n_samples,
+                                       starts, w);
+        out.labels = std::move(tuar.binary);
+        out.multi_labels = std::move(tuar.per_channel);
+        out.n_label_columns = tuar.n_columns;
+      }
+    } else {
+      out.labels = recording_labels(job, preset, starts.size());
+    }
+  }
+  out.channel_names = signals.names;
+  for (const auto& p : signals.positions) out.channel_locations_m.push_back({p.x_m, p.y_m, p.z_m});
+  out.source_file = job.path;
+  out.subject = job.subject;
+  out.split = job.split;
+  out.sfreq_hz = rate_hz;
+  out.n_windows = static_cast<int64_t>(starts.size());
+  out.n_channels = static_cast<int64_t>(data.size());
+  out.n_samples = w;
+  out.signal_uv.resize(static_cast<size_t>(out.n_windows * out.n_channels * w));
+  for (size_t i = 0; i < starts.size(); ++i) {
+    out.window_start_s.push_back(static_cast<double>(starts[i]) / rate_hz);
+    for (size_t c = 0; c < data.size(); ++c) {
+      const double* src = data[c].data() + starts[i];
+      float* dst = out.signal_uv.data() + (i * data.size() + c) * static_cast<size_t>(w);
+      for (int64_t t = 0; t < w; ++t) {
+        LUMAMBA_CHECK_INPUT(std::isfinite(src[t]), "{}: non-finite sample in channel '{}' at {:.3f} s", job.path,
+                            signals.names[c], static_cast<double>(starts[i] + t) / rate_hz);
+        dst[t] = static_cast<float>(src[t]);
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// A stable part-file name per source path: index order is not stable across runs with a changed
+// tree, the path is. FNV-1a of the path plus the readable stem.
+std::string part_name(const std::string& source) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : source) h = (h ^ c) * 1099511628211ull;
+  return fmt::format("{}-{:016x}.h5", fs::path(source).stem().string(), h);
+}
+
+std::string label_key(const io::RecordingWindows& r, size_t w) {
+  return r.n_label_columns == 0 ? std::to_string(r.labels[w]) : "per-channel";
+}
+
+}  // namespace
+
+BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const PreprocessPreset& preset,
+                                  const BuildOptions& options) {
+  LUMAMBA_CHECK_INPUT(!options.output_path.empty(), "preprocess: --output is required");
+  LUMAMBA_CHECK_INPUT(options.n_jobs >= 1, "invalid value for 'jobs': got {}; must be >= 1", options.n_jobs);
+  const fs::path parts_dir = options.output_path + ".parts";
+  fs::create_directories(parts_dir);
+  const std::string preset_json = preset_to_json(preset);
+  const auto storage = preset.storage_dtype == "float16" ? io::StorageDType::kFloat16 : io::StorageDType::kFloat32;
+
+  BuildSummary summary;
+  summary.n_recordings = static_cast<int64_t>(jobs.size());
+  std::vector<std::string> part_paths(jobs.size());
+  std::vector<char> has_part(jobs.size(), 0);
+  std::mutex mutex;
+  Progress progress("files", static_cast<int64_t>(jobs.size()));
+  std::atomic<size_t> next{0};
+  // With several jobs each recording runs single-threaded; with one job the channels run in parallel.
+  const int threads_per_job = options.n_jobs > 1 ? 1 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  auto worker = [&] {
+    while (true) {
+      const size_t i = next.fetch_add(1);
+      if (i >= jobs.size()) return;
+      const auto& job = jobs[i];
+      const auto part = (parts_dir / part_name(job.path)).string();
+      std::string failure;
+      int64_t n_windows = 0;
+      double seconds = 0;
+      std::map<std::string, int64_t> per_label;
+      bool reused = false;
+      if (fs::exists(part)) {
+        // Finished in an earlier run: reuse if it was made with the same preset.
+        try {
+          auto reader = io::WindowH5Reader::open(part);
+          if (reader.preprocess_json() == preset_json && reader.groups().size() == 1) {
+            reused = true;
+            const auto& g = reader.groups()[0];
+            n_windows = g.n_windows;
+            if (g.n_label_columns == 0) {
+              for (auto y : reader.read_labels(0)) ++per_label[std::to_string(y)];
+            } else if (g.n_label_columns > 0) {
+              per_label["per-channel"] += n_windows;
+            }
+          }
+        } catch (const Error&) {
+          reused = false;  // unreadable part (e.g. from an older format): redo it
+        }
+      }
+      if (!reused) {
+        try {
+          auto windows = process_recording(job, preset, threads_per_job);
+          n_windows = windows.n_windows;
+          seconds = windows.sfreq_hz > 0 ? static_cast<double>(windows.n_windows * windows.n_samples) / windows.sfreq_hz : 0;
+          for (int64_t w = 0; w < windows.n_windows; ++w) ++per_label[label_key(windows, static_cast<size_t>(w))];
+          if (windows.n_windows > 0) io::write_recording_h5(part, windows, storage, preset_json);
+        } catch (const InputError& e) {
+          failure = e.what();
+        } catch (const std::exception& e) {
+          failure = fmt::format("{}: unexpected error: {}", job.path, e.what());
+        }
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!failure.empty()) {
+        summary.failures.emplace_back(job.path, failure);
+      } else {
+        (reused ? summary.n_reused : summary.n_processed) += 1;
+        if (n_windows == 0) ++summary.n_without_windows;
+        summary.n_windows += n_windows;
+        summary.eeg_seconds += seconds;
+        for (const auto& [k, v] : per_label) summary.windows_per_label[k] += v;
+        if (n_windows > 0) {
+          part_paths[i] = part;
+          has_part[i] = 1;
+        }
+      }
+      if (options.show_progress) {
+        progress.advance(1, fmt::format("windows {}, failed {}", summary.n_windows, summary.failures.size()));
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < options.n_jobs; ++t) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  if (options.show_progress) progress.finish(fmt::format("windows {}, failed {}", summary.n_windows, summary.failures.size()));
+
+  std::vector<std::string> ordered;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (has_part[i]) ordered.push_back(part_paths[i]);
+  }
+  if (!ordered.empty()) io::assemble_window_h5(ordered, options.output_path, preset_json);
+  summary.wall_s = progress.elapsed_s();
+  return summary;
+}
+
+std::string summary_to_json(const BuildSummary& s) {
+  nlohmann::json failures = nlohmann::json::array();
+  for (const auto& [file, reason] : s.failures) failures.push_back({{"file", file}, {"reason", reason}});
+  const nlohmann::json j = {{"recordings", s.n_recordings},
+                            {"processed", s.n_processed},
+                            {"reused_from_parts", s.n_reused},
+                            {"without_windows", s.n_without_windows},
+                            {"failed", s.failures.size()},
+                            {"windows", s.n_windows},
+                            {"windows_per_label", s.windows_per_label},
+                            {"eeg_seconds_in_windows", s.eeg_seconds},
+                            {"wall_s", s.wall_s},
+                            {"failures", failures}};
+  return j.dump(2);
+}
+
+}  // namespace lumamba::preprocess

@@ -1,0 +1,165 @@
+// Preprocessing presets (see lumamba/preprocess/preset.h). The shipped YAML files are embedded at
+// build time (cmake/embed_file.cmake), so the binary needs no share/ folder.
+#include "lumamba/preprocess/preset.h"
+
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "lumamba/core/error.h"
+
+namespace lumamba::tables {
+extern const char kPresetTuab[], kPresetTuar[], kPresetTusl[], kPresetTueg[], kPresetGeneric[], kPresetEvents[];
+}
+
+namespace lumamba::preprocess {
+namespace {
+
+const std::map<std::string, const char*>& builtin_texts() {
+  static const std::map<std::string, const char*> kTexts = {
+      {"tuab", tables::kPresetTuab},       {"tuar", tables::kPresetTuar}, {"tusl", tables::kPresetTusl},
+      {"tueg", tables::kPresetTueg},       {"generic", tables::kPresetGeneric},
+      {"events", tables::kPresetEvents}};
+  return kTexts;
+}
+
+template <typename T>
+T scalar(const YAML::Node& node, const std::string& key, const std::string& source) {
+  try {
+    return node.as<T>();
+  } catch (const std::exception&) {
+    throw InputError(fmt::format("{}: preset key '{}' has an invalid value '{}'", source, key,
+                                 node.IsScalar() ? node.Scalar() : std::string("(not a scalar)")));
+  }
+}
+
+std::vector<std::string> string_list(const YAML::Node& node, const std::string& key, const std::string& source) {
+  LUMAMBA_CHECK_INPUT(node.IsSequence() || node.IsNull(), "{}: preset key '{}' must be a list", source, key);
+  std::vector<std::string> out;
+  for (const auto& item : node) out.push_back(scalar<std::string>(item, key, source));
+  return out;
+}
+
+// Applies one top-level key (or "event_labels.<text>"); false when unknown.
+bool apply_key(PreprocessPreset& p, const std::string& key, const YAML::Node& v, const std::string& src) {
+  if (key == "name") p.name = scalar<std::string>(v, key, src);
+  else if (key == "description") p.description = scalar<std::string>(v, key, src);
+  else if (key == "steps") p.steps = string_list(v, key, src);
+  else if (key == "montage") p.montage = scalar<std::string>(v, key, src);
+  else if (key == "tcp_ears") p.tcp_ears = scalar<std::string>(v, key, src);
+  else if (key == "channels") p.channels = string_list(v, key, src);
+  else if (key == "l_freq_hz") p.l_freq_hz = scalar<double>(v, key, src);
+  else if (key == "h_freq_hz") p.h_freq_hz = scalar<double>(v, key, src);
+  else if (key == "notch_hz") p.notch_hz = scalar<double>(v, key, src);
+  else if (key == "resample_hz") p.resample_hz = scalar<double>(v, key, src);
+  else if (key == "window_s") p.window_s = scalar<double>(v, key, src);
+  else if (key == "labels") p.labels = scalar<std::string>(v, key, src);
+  else if (key == "tuar_mode") p.tuar_mode = scalar<std::string>(v, key, src);
+  else if (key == "storage_dtype") p.storage_dtype = scalar<std::string>(v, key, src);
+  else if (key == "event_labels") {
+    LUMAMBA_CHECK_INPUT(v.IsMap() || v.IsNull(), "{}: preset key 'event_labels' must be a mapping", src);
+    p.event_labels.clear();
+    for (const auto& kv : v) p.event_labels[kv.first.as<std::string>()] = scalar<int64_t>(kv.second, key, src);
+  } else if (key.rfind("event_labels.", 0) == 0) {
+    p.event_labels[key.substr(std::string("event_labels.").size())] = scalar<int64_t>(v, key, src);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int64_t PreprocessPreset::window_samples() const { return static_cast<int64_t>(std::llround(window_s * resample_hz)); }
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const auto& kv : builtin_texts()) names.push_back(kv.first);
+  return names;
+}
+
+PreprocessPreset builtin_preset(const std::string& name) {
+  check_option("preset", name, preset_names());
+  return preset_from_text(builtin_texts().at(name), "configs/preprocess/" + name + ".yaml");
+}
+
+PreprocessPreset preset_from_text(const std::string& text, const std::string& source) {
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(text);
+  } catch (const std::exception& e) {
+    throw InputError(fmt::format("{}: cannot parse preset: {}", source, e.what()));
+  }
+  LUMAMBA_CHECK_INPUT(doc.IsMap(), "{}: a preset must be a mapping of keys to values", source);
+  PreprocessPreset preset;
+  std::vector<std::string> unknown;
+  for (const auto& kv : doc) {
+    const auto key = kv.first.as<std::string>();
+    if (!apply_key(preset, key, kv.second, source)) unknown.push_back(key);
+  }
+  LUMAMBA_CHECK_INPUT(unknown.empty(), "{}: unknown preset key(s): {}", source, fmt::join(unknown, ", "));
+  validate(preset);
+  return preset;
+}
+
+void apply_preset_overrides(PreprocessPreset& preset, const std::vector<std::string>& key_values) {
+  for (const auto& kv : key_values) {
+    const auto eq = kv.find('=');
+    LUMAMBA_CHECK_INPUT(eq != std::string::npos && eq > 0, "override '{}' is not key=value", kv);
+    YAML::Node value;
+    try {
+      value = YAML::Load(kv.substr(eq + 1));
+    } catch (const std::exception& e) {
+      throw InputError(fmt::format("override '{}': {}", kv, e.what()));
+    }
+    LUMAMBA_CHECK_INPUT(apply_key(preset, kv.substr(0, eq), value, "override"), "unknown preset key in override '{}'",
+                        kv);
+  }
+  validate(preset);
+}
+
+void validate(const PreprocessPreset& p) {
+  const std::vector<std::string> kSteps = {"pick", "montage", "band_pass", "notch", "resample", "window"};
+  LUMAMBA_CHECK_INPUT(p.steps == kSteps, "invalid value for 'steps': got [{}]; the supported order is [{}]",
+                      fmt::join(p.steps, ", "), fmt::join(kSteps, ", "));
+  check_option("montage", p.montage, {"tcp", "unipolar", "all_eeg"});
+  check_option("tcp_ears", p.tcp_ears, {"auto", "true", "false"});
+  check_option("labels", p.labels, {"tuab_directory", "tusl_csv", "tuar_csv", "manifest", "events", "none"});
+  check_option("tuar_mode", p.tuar_mode, {"binary", "multi_binary", "multi_label"});
+  check_option("storage_dtype", p.storage_dtype, {"float32", "float16"});
+  check_range("resample_hz", p.resample_hz, 1, 1e5);
+  check_range("window_s", p.window_s, 1.0 / p.resample_hz, 1e6);
+  if (p.l_freq_hz > 0 && p.h_freq_hz > 0) {
+    LUMAMBA_CHECK_INPUT(p.l_freq_hz < p.h_freq_hz, "invalid band-pass: l_freq_hz {} >= h_freq_hz {}", p.l_freq_hz,
+                        p.h_freq_hz);
+  }
+  LUMAMBA_CHECK_INPUT(p.montage != "unipolar" || !p.channels.empty(),
+                      "a unipolar preset needs a 'channels' list (e.g. channels=[FP1,FP2,C3,C4])");
+  LUMAMBA_CHECK_INPUT(p.labels != "events" || !p.event_labels.empty(),
+                      "labels: events needs an 'event_labels' mapping (e.g. event_labels={{T0: 0, T1: 1}})");
+}
+
+std::string preset_to_json(const PreprocessPreset& p) {
+  nlohmann::json j = {{"name", p.name},
+                      {"description", p.description},
+                      {"steps", p.steps},
+                      {"montage", p.montage},
+                      {"tcp_ears", p.tcp_ears},
+                      {"channels", p.channels},
+                      {"l_freq_hz", p.l_freq_hz},
+                      {"h_freq_hz", p.h_freq_hz},
+                      {"notch_hz", p.notch_hz},
+                      {"resample_hz", p.resample_hz},
+                      {"window_s", p.window_s},
+                      {"window_samples", p.window_samples()},
+                      {"labels", p.labels},
+                      {"tuar_mode", p.tuar_mode},
+                      {"event_labels", p.event_labels},
+                      {"storage_dtype", p.storage_dtype}};
+  return j.dump();
+}
+
+}  // namespace lumamba::preprocess

@@ -1,0 +1,163 @@
+// The whole preprocessing chain from EDF files against MNE 1.3 (tests/data/chain/, made by
+// tools/mne_reference/chain_reference.py), and the dataset build: parts, resume, bad files.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "lumamba/core/error.h"
+#include "lumamba/io/safetensors.h"
+#include "lumamba/io/window_h5.h"
+#include "lumamba/preprocess/dataset_builder.h"
+
+namespace lumamba::preprocess {
+namespace {
+namespace fs = std::filesystem;
+
+const std::string kData = LUMAMBA_TEST_DATA_DIR;
+// Issue 5's parity target for the full chain on real recordings.
+constexpr double kChainMaxAbsUv = 1e-3;
+constexpr double kChainRelRms = 1e-5;
+
+std::vector<double> read_f64(const io::TensorView& v) {
+  std::vector<double> out(static_cast<size_t>(v.numel()));
+  std::memcpy(out.data(), v.data, v.n_bytes);
+  return out;
+}
+
+struct ChainCase {
+  std::string reference, edf;
+  std::vector<std::string> channels;  // empty = TCP
+  double notch_hz;
+};
+
+class ChainParity : public ::testing::TestWithParam<ChainCase> {};
+
+TEST_P(ChainParity, WindowsMatchMne) {
+  const auto& c = GetParam();
+  const auto ref_file = io::SafetensorsFile::open(kData + "/chain/" + c.reference + ".safetensors");
+  const auto& view = ref_file.at("windows");
+  const auto ref = read_f64(view);
+  PreprocessPreset preset;
+  preset.montage = c.channels.empty() ? "tcp" : "unipolar";
+  preset.tcp_ears = "true";
+  preset.channels = c.channels;
+  preset.notch_hz = c.notch_hz;
+  preset.window_s = static_cast<double>(view.shape[2]) / 256.0;
+  RecordingJob job{kData + "/edf/" + c.edf, "s", "", -1, ""};
+  const auto out = process_recording(job, preset, 2);
+  ASSERT_EQ(out.n_windows, view.shape[0]);
+  ASSERT_EQ(out.n_channels, view.shape[1]);
+  ASSERT_EQ(out.n_samples, view.shape[2]);
+  EXPECT_EQ(out.sfreq_hz, 256);
+  double max_abs = 0, err2 = 0, ref2 = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double d = static_cast<double>(out.signal_uv[i]) - ref[i];
+    max_abs = std::max(max_abs, std::abs(d));
+    err2 += d * d;
+    ref2 += ref[i] * ref[i];
+  }
+  const double rel_rms = std::sqrt(err2 / ref2);
+  // Our windows are float32 (the HDF5 contract): the float32 rounding (≤ 6e-8 relative) dominates.
+  EXPECT_LE(max_abs, kChainMaxAbsUv) << c.reference;
+  EXPECT_LE(rel_rms, kChainRelRms) << c.reference;
+  RecordProperty("max_abs_uv", std::to_string(max_abs));
+  RecordProperty("rel_rms", std::to_string(rel_rms));
+  EXPECT_EQ(ref_file.metadata().at("channels").substr(0, out.channel_names[0].size()), out.channel_names[0]);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    RealRecordings, ChainParity,
+    ::testing::Values(ChainCase{"S001R01_unipolar", "S001R01.edf", {"C3", "CZ", "C4", "O1", "O2"}, 60.0},
+                      ChainCase{"eeglab_unipolar", "eeglab_test.edf", {"FP1", "F3", "C3", "P3", "O1"}, 50.0},
+                      ChainCase{"tuh_ar_tcp22", "aaaaaool_s001_t000.edf", {}, 60.0}),
+    [](const auto& info) { return info.param.reference; });
+
+fs::path fresh_dir(const std::string& name) {
+  const auto dir = fs::temp_directory_path() / ("lumamba_build_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+TEST(DatasetBuilder, BadFilesAreReportedAndTheRunContinues) {
+  const auto dir = fresh_dir("bad");
+  fs::copy_file(kData + "/edf/S001R01.edf", dir / "good.edf");
+  // Catalogue: truncated file, random bytes, empty file, a file lacking a required electrode,
+  // a recording shorter than one window (no windows, not a failure).
+  {
+    std::ifstream in(kData + "/edf/S001R01.edf", std::ios::binary);
+    std::vector<char> bytes(4000);
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(dir / "truncated.edf", std::ios::binary).write(bytes.data(), 4000);
+  }
+  std::ofstream(dir / "random.edf", std::ios::binary) << "this is not an EDF file at all, just text.............";
+  std::ofstream(dir / "empty.bdf", std::ios::binary).flush();
+  fs::copy_file(kData + "/edf/eeglab_test.edf", dir / "no_cz.edf");  // eeglab has no CZ
+  fs::copy_file(kData + "/edf/aaaaaool_s001_t000.edf", dir / "short.edf");  // 2 s < 5 s window
+  PreprocessPreset preset;
+  preset.montage = "unipolar";
+  preset.channels = {"C3", "CZ", "C4"};
+  preset.labels = "none";
+  const auto jobs = discover_recordings(dir.string(), preset);
+  ASSERT_EQ(jobs.size(), 6u);
+  BuildOptions options;
+  options.output_path = (dir / "out.h5").string();
+  options.n_jobs = 2;
+  options.show_progress = false;
+  const auto summary = build_window_dataset(jobs, preset, options);
+  EXPECT_EQ(summary.n_processed, 2);  // good + short
+  EXPECT_EQ(summary.n_without_windows, 1);
+  EXPECT_EQ(summary.n_windows, 12);  // 61 s at 256 Hz -> 12 windows of 5 s
+  ASSERT_EQ(summary.failures.size(), 4u);
+  std::map<std::string, std::string> reasons(summary.failures.begin(), summary.failures.end());
+  EXPECT_NE(reasons.at((dir / "no_cz.edf").string()).find("CZ"), std::string::npos);
+  for (const auto& [file, reason] : reasons) EXPECT_NE(reason.find(file), std::string::npos) << reason;
+  auto reader = io::WindowH5Reader::open(options.output_path);
+  ASSERT_EQ(reader.groups().size(), 1u);
+  EXPECT_EQ(reader.groups()[0].channel_names, (std::vector<std::string>{"C3", "CZ", "C4"}));
+  // A second run reuses the finished part and produces the same file content.
+  const auto again = build_window_dataset(jobs, preset, options);
+  EXPECT_EQ(again.n_reused, 1);
+  EXPECT_EQ(again.n_processed, 1);  // the short file has no part, it is redone
+  EXPECT_EQ(again.n_windows, 12);
+  EXPECT_EQ(io::WindowH5Reader::open(options.output_path).read_signal(0, 0, 12), reader.read_signal(0, 0, 12));
+  fs::remove_all(dir);
+}
+
+TEST(DatasetBuilder, ManifestAndTuabFolderLabels) {
+  const auto dir = fresh_dir("manifest");
+  std::ofstream(dir / "m.csv") << "file,label,subject,split\n" << kData << "/edf/S001R01.edf,1,S001,test\n";
+  PreprocessPreset preset;
+  preset.channels = {"O1", "O2"};
+  preset.labels = "manifest";
+  const auto jobs = discover_recordings((dir / "m.csv").string(), preset);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].label, 1);
+  EXPECT_EQ(jobs[0].split, "test");
+  const auto w = process_recording(jobs[0], preset);
+  EXPECT_EQ(w.labels, std::vector<int64_t>(12, 1));
+  EXPECT_EQ(w.subject, "S001");
+  std::ofstream(dir / "bad.csv") << "file,label,subject,split\nx.edf,abc,S,train\n";
+  EXPECT_THROW(discover_recordings((dir / "bad.csv").string(), preset), InputError);
+
+  // TUAB tree: label from normal/abnormal, eval -> test, train subjects split 80/20.
+  for (const auto* sub : {"train/normal/01_tcp_ar", "train/abnormal/01_tcp_ar", "eval/abnormal/01_tcp_ar"}) {
+    fs::create_directories(dir / "tuab" / sub);
+    fs::copy_file(kData + "/edf/aaaaaool_s001_t000.edf", dir / "tuab" / sub / "aaaaaool_s001_t000.edf");
+  }
+  auto tuab = builtin_preset("tuab");
+  const auto tj = discover_recordings((dir / "tuab").string(), tuab);
+  ASSERT_EQ(tj.size(), 3u);
+  EXPECT_EQ(tj[0].label, 1);  // eval/abnormal (sorted paths: eval < train)
+  EXPECT_EQ(tj[0].split, "test");
+  EXPECT_EQ(tj[1].label, 1);
+  EXPECT_EQ(tj[2].label, 0);
+  EXPECT_TRUE(tj[1].split == "train" || tj[1].split == "val");
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace lumamba::preprocess
