@@ -386,7 +386,7 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
           n_windows = windows.n_windows;
           seconds = windows.sfreq_hz > 0 ? static_cast<double>(windows.n_windows * windows.n_samples) / windows.sfreq_hz : 0;
           for (int64_t w = 0; w < windows.n_windows; ++w) ++per_label[label_key(windows, static_cast<size_t>(w))];
-          if (windows.n_windows > 0) io::write_recording_h5(part, windows, storage, preset_json);
+          if (windows.n_windows > 0) io::write_recording_h5(part, windows, storage, preset_json, static_cast<int>(preset.compression));
         } catch (const InputError& e) {
           failure = e.what();
         } catch (const std::exception& e) {

@@ -59,6 +59,7 @@ bool apply_key(PreprocessPreset& p, const std::string& key, const YAML::Node& v,
   else if (key == "labels") p.labels = scalar<std::string>(v, key, src);
   else if (key == "tuar_mode") p.tuar_mode = scalar<std::string>(v, key, src);
   else if (key == "storage_dtype") p.storage_dtype = scalar<std::string>(v, key, src);
+  else if (key == "compression") p.compression = scalar<int64_t>(v, key, src);
   else if (key == "event_labels") {
     LUMAMBA_CHECK_INPUT(v.IsMap() || v.IsNull(), "{}: preset key 'event_labels' must be a mapping", src);
     p.event_labels.clear();
@@ -131,6 +132,7 @@ void validate(const PreprocessPreset& p) {
   check_option("tuar_mode", p.tuar_mode, {"binary", "multi_binary", "multi_label"});
   check_option("storage_dtype", p.storage_dtype, {"float32", "float16"});
   check_range("resample_hz", p.resample_hz, 1, 1e5);
+  check_range("compression", static_cast<double>(p.compression), 0, 9);
   check_range("window_s", p.window_s, 1.0 / p.resample_hz, 1e6);
   if (p.l_freq_hz > 0 && p.h_freq_hz > 0) {
     LUMAMBA_CHECK_INPUT(p.l_freq_hz < p.h_freq_hz, "invalid band-pass: l_freq_hz {} >= h_freq_hz {}", p.l_freq_hz,
@@ -158,7 +160,8 @@ std::string preset_to_json(const PreprocessPreset& p) {
                       {"labels", p.labels},
                       {"tuar_mode", p.tuar_mode},
                       {"event_labels", p.event_labels},
-                      {"storage_dtype", p.storage_dtype}};
+                      {"storage_dtype", p.storage_dtype},
+                      {"compression", p.compression}};
   return j.dump();
 }
 

@@ -40,7 +40,7 @@ TEST(WindowH5, WriteAssembleReadRoundTrip) {
   const auto a = make_recording(3, names, 40, 50.f), b = make_recording(2, names, 40, -20.f);
   const auto pa = temp_path("a.h5"), pb = temp_path("b.h5"), out = temp_path("out.h5");
   write_recording_h5(pa, a, StorageDType::kFloat32, R"({"preset":"test"})");
-  write_recording_h5(pb, b, StorageDType::kFloat32, R"({"preset":"test"})");
+  write_recording_h5(pb, b, StorageDType::kFloat32, R"({"preset":"test"})", /*gzip_level=*/4);
   assemble_window_h5({pa, pb}, out, R"({"preset":"test"})");
   auto reader = WindowH5Reader::open(out);
   EXPECT_EQ(reader.preprocess_json(), R"({"preset":"test"})");

@@ -2,7 +2,8 @@
 // (DOWNSTREAM.md §1, PRETRAIN.md §6), with the metadata the reference leaves out.
 //
 // File layout:  /                       attrs: preprocess (resolved preset, JSON), format_version
-//               /data_group_{k}/X       (N, C, T) float32 µV (float16 when asked: 0.06 µV step at 100 µV)
+//               /data_group_{k}/X       (N, C, T) float32 µV (float16 when asked: 0.06 µV step at 100 µV),
+//                                       one window per chunk, optionally shuffle + gzip
 //               /data_group_{k}/y       (N,) int64 class codes, or (N, K) uint8 per-channel labels
 //               /data_group_{k}/window_start_s  (N,) float64
 //               group attrs: channel_names, channel_locations_m (C, 3), source_file, subject, split, sfreq_hz
@@ -38,9 +39,10 @@ struct RecordingWindows {
 enum class StorageDType { kFloat32, kFloat16 };
 
 /// Writes one recording as the single group `data_group_0` of a new file, atomically
-/// (PATH.tmp-<pid> then rename). Throws InputError naming the path and the bad field.
+/// (PATH.tmp-<pid> then rename). `gzip_level` 1-9 compresses X (shuffle + gzip), 0 = none.
+/// Throws InputError naming the path and the bad field.
 void write_recording_h5(const std::string& path, const RecordingWindows& recording, StorageDType storage,
-                        const std::string& preprocess_json);
+                        const std::string& preprocess_json, int gzip_level = 0);
 
 /// Copies the groups of single-recording part files, in the given order, into `out_path` as
 /// data_group_0..n-1 with the root attributes; atomic.

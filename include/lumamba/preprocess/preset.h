@@ -35,6 +35,7 @@ struct PreprocessPreset {
   std::string tuar_mode = "binary";            ///< binary | multi_binary | multi_label
   std::map<std::string, int64_t> event_labels;  ///< annotation text → class code (labels: events)
   std::string storage_dtype = "float32";       ///< float32 | float16
+  int64_t compression = 0;                     ///< gzip level of X (shuffle + gzip), 0 = none
   int64_t window_samples() const;
 };
 
