@@ -84,6 +84,7 @@ namespace isa_avx2 {
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 #endif
+#include "selective_scan_cpu_math.h"
 #include "selective_scan_cpu_impl.h"
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -94,6 +95,7 @@ namespace isa_avx2 {
 #endif
 
 namespace isa_base {
+#include "selective_scan_cpu_math.h"
 #include "selective_scan_cpu_impl.h"
 }  // namespace isa_base
 
