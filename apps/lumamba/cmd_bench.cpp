@@ -1,8 +1,11 @@
 // `lumamba bench scan`: times the fused selective scan against the reference loop, forward and
-// backward (library: lumamba/model/bench_scan.h; results in docs/performance.md).
+// backward (library: lumamba/model/bench_scan.h). `lumamba bench model`: whole-model inference and
+// training throughput, GFLOP/s vs SGEMM, peak RSS (lumamba/model/bench_model.h). Results in
+// docs/performance.md.
 #include <fmt/format.h>
 
 #include "common.h"
+#include "lumamba/model/bench_model.h"
 #include "lumamba/model/bench_scan.h"
 
 namespace lumamba::cli {
@@ -32,6 +35,49 @@ int run_bench_scan(BenchScanArgs& args) {
   return 0;
 }
 
+struct BenchModelArgs {
+  CommonArgs common;
+  model::ModelBenchOptions options;
+  int repetitions = 5;
+  int train_repetitions = 3;
+  bool no_train = false;
+  bool json = false;
+};
+
+int run_bench_model(BenchModelArgs& args) {
+  apply_common(args.common);
+  args.options.inference_plan.repetitions = args.repetitions;
+  args.options.train_plan.repetitions = args.train_repetitions;
+  args.options.train = !args.no_train;
+  const auto result = model::run_model_bench(args.options);
+  if (args.json) fmt::print("{}\n", model::model_bench_to_json(result));
+  else fmt::print("{}", model::model_bench_to_text(result));
+  return 0;
+}
+
+void add_bench_model(CLI::App& bench, RunFn& run) {
+  auto args = std::make_shared<BenchModelArgs>();
+  auto* sub = bench.add_subcommand(
+      "model", "whole model: inference windows/s, training samples/s, GFLOP/s vs SGEMM, training peak RSS");
+  sub->add_option("--batch", args->options.batch, "batch size B (inference and training step)")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--channels", args->options.n_channels, "channels C (default 22)")->check(CLI::PositiveNumber);
+  sub->add_option("--seq-len", args->options.n_samples, "samples T per window (default 1280 = 5 s at 256 Hz)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--sgemm-size", args->options.sgemm_size, "n of the n×n×n SGEMM reference (default 1024)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--repetitions", args->repetitions, "timed inference rounds (median; default 5)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--train-repetitions", args->train_repetitions, "timed training steps (median; default 3)")
+      ->check(CLI::PositiveNumber);
+  sub->add_flag("--no-train", args->no_train, "skip the training step (and its peak RSS)");
+  sub->add_flag("--profile", args->options.profile_stages, "also time the forward stage by stage");
+  sub->add_flag("--json", args->json, "print one JSON object on stdout");
+  add_common_flags(*sub, args->common);
+  sub->callback([args, &run] { run = [args] { return run_bench_model(*args); }; });
+}
+
 }  // namespace
 
 void add_bench(CLI::App& app, RunFn& run) {
@@ -56,6 +102,7 @@ void add_bench(CLI::App& app, RunFn& run) {
   sub->add_flag("--json", args->json, "print one JSON object on stdout");
   add_common_flags(*sub, args->common);
   sub->callback([args, &run] { run = [args] { return run_bench_scan(*args); }; });
+  add_bench_model(*bench, run);
 }
 
 }  // namespace lumamba::cli

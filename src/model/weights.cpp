@@ -65,7 +65,9 @@ io::DType to_io_dtype(torch::ScalarType type) {
   }
 }
 
-LoadReport load_state_dict(torch::nn::Module& module, const std::vector<const io::SafetensorsFile*>& files) {
+LoadReport load_state_dict(torch::nn::Module& module, const std::vector<const io::SafetensorsFile*>& files,
+                           LoadMode mode) {
+  const bool encoder_only = mode == LoadMode::kEncoderOnly;
   std::map<std::string, const io::TensorView*> available;  // later files override earlier ones
   std::map<std::string, std::string> source_of;
   for (const auto* file : files) {
@@ -82,6 +84,26 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<const io
   for (const auto& kv : buffers) wanted[kv.key()] = kv.value();
 
   LoadReport report;
+  if (encoder_only) {
+    // Fine-tuning from pretrained weights (DOWNSTREAM.md §3): every head starts fresh; the file's
+    // heads (decoder, channel embedding, an earlier classifier) are ignored.
+    for (auto it = wanted.begin(); it != wanted.end();) {
+      if (is_head_tensor(it->first)) {
+        report.fresh.push_back(it->first);
+        it = wanted.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto it = available.begin(); it != available.end();) {
+      if (is_head_tensor(it->first)) {
+        report.ignored_head.push_back(it->first);
+        it = available.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   std::vector<std::string> missing, mis_shaped, unexpected;
   for (const auto& [name, tensor] : wanted) {
     auto it = available.find(name);

@@ -32,11 +32,18 @@ io::DType to_io_dtype(torch::ScalarType type);
 struct LoadReport {
   std::vector<std::string> loaded;
   std::vector<std::string> ignored_head;  ///< tensors of heads this config does not use
+  std::vector<std::string> fresh;         ///< module tensors left as initialised (kEncoderOnly heads)
 };
+
+/// kStrict: every module tensor must be in the files. kEncoderOnly (fine-tuning from pretrained
+/// weights): head tensors (classifier.*, decoder_head.*, channel_emb.*) of the files are ignored
+/// and the module's heads keep their fresh initialisation; the encoder must be complete.
+enum class LoadMode { kStrict, kEncoderOnly };
 
 /// Loads tensors (later files override earlier ones) into `module`'s parameters and buffers.
 /// Throws InputError listing missing, unexpected and mis-shaped tensors.
-LoadReport load_state_dict(torch::nn::Module& module, const std::vector<const io::SafetensorsFile*>& files);
+LoadReport load_state_dict(torch::nn::Module& module, const std::vector<const io::SafetensorsFile*>& files,
+                           LoadMode mode = LoadMode::kStrict);
 
 /// The model config stored in a checkpoint's metadata, if any.
 bool has_config(const io::SafetensorsFile& file);

@@ -1,0 +1,104 @@
+// `lumamba finetune`: a fine-tuning preset + key=value overrides → checkpoints, metrics, test
+// results (library: lumamba/train/finetune.h). `--seeds 1,2,3` repeats the run per seed and
+// reports mean ± std of the test metrics.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common.h"
+#include "lumamba/core/atomic_file.h"
+#include "lumamba/core/error.h"
+#include "lumamba/core/log.h"
+#include "lumamba/train/finetune.h"
+
+namespace lumamba::cli {
+namespace {
+
+struct FinetuneArgs {
+  CommonArgs common;
+  std::string config_path;
+  std::vector<std::string> overrides;
+  std::vector<int64_t> seeds;
+  bool resume = false;
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  LUMAMBA_CHECK_INPUT(in.good(), "{}: cannot open", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int run_finetune_cmd(const FinetuneArgs& args) {
+  apply_common(args.common);
+  LUMAMBA_CHECK_INPUT(!args.config_path.empty(), "finetune: --config PRESET.yaml is required (configs/finetune/)");
+  auto flat = train::FlatConfig::from_yaml(read_text(args.config_path), args.config_path);
+  for (const auto& kv : args.overrides) flat.apply_override(kv, /*allow_new=*/true);
+  const std::string out = flat.get_string("out", "");
+  LUMAMBA_CHECK_INPUT(!out.empty(), "finetune: give the output folder as out=DIR");
+
+  const std::vector<int64_t> seeds = args.seeds.empty() ? std::vector<int64_t>{} : args.seeds;
+  if (seeds.empty()) {
+    const auto config = train::finetune_config(flat);
+    const auto result = train::run_finetune(config, flat, out, args.resume);
+    nlohmann::json j{{"best_epoch", result.best_epoch}, {"best_val_loss", result.best_val_loss},
+                     {"epochs_run", result.epochs_run}, {"steps", result.steps},
+                     {"best_checkpoint", result.best_checkpoint}};
+    if (result.has_test) j["test"] = nlohmann::json::parse(result.test.to_json());
+    fmt::print("{}\n", j.dump(2));
+    return 0;
+  }
+  // Several seeds: OUT/seed_<s>/ each, then mean ± std (sample std) of the test metrics.
+  std::map<std::string, std::vector<double>> values;
+  nlohmann::json runs = nlohmann::json::array();
+  for (const int64_t seed : seeds) {
+    auto flat_seed = flat;
+    flat_seed.set("train.seed", std::to_string(seed));
+    const auto config = train::finetune_config(flat_seed);
+    const std::string dir = (std::filesystem::path(out) / fmt::format("seed_{}", seed)).string();
+    log::info("== seed {} -> {}", seed, dir);
+    const auto result = train::run_finetune(config, flat_seed, dir, args.resume);
+    LUMAMBA_CHECK_INPUT(result.has_test, "--seeds needs test windows (split 'test' or test_data=...)");
+    const auto& m = result.test.windows;
+    for (const auto& [name, v] : std::vector<std::pair<std::string, double>>{
+             {"balanced_accuracy", m.balanced_accuracy}, {"auroc", m.auroc}, {"aupr", m.aupr},
+             {"cohen_kappa", m.cohen_kappa}, {"f1_weighted", m.f1_weighted}}) {
+      values[name].push_back(v);
+    }
+    runs.push_back({{"seed", seed}, {"dir", dir}, {"test", nlohmann::json::parse(result.test.to_json())}});
+  }
+  nlohmann::json summary{{"seeds", seeds}, {"runs", runs}};
+  for (const auto& [name, v] : values) {
+    double mean = 0, var = 0;
+    for (const double x : v) mean += x / static_cast<double>(v.size());
+    for (const double x : v) var += (x - mean) * (x - mean) / static_cast<double>(std::max<size_t>(1, v.size() - 1));
+    summary["test_windows"][name] = {{"mean", mean}, {"std", std::sqrt(var)}};
+    log::info("test {}: {:.4f} ± {:.4f} over {} seeds", name, mean, std::sqrt(var), v.size());
+  }
+  write_text_file_atomic((std::filesystem::path(out) / "seeds_summary.json").string(), summary.dump(2) + "\n");
+  fmt::print("{}\n", summary["test_windows"].dump(2));
+  return 0;
+}
+
+}  // namespace
+
+void add_finetune(CLI::App& app, RunFn& run) {
+  auto args = std::make_shared<FinetuneArgs>();
+  auto* sub = app.add_subcommand("finetune", "fine-tune a classifier on labelled HDF5 windows");
+  sub->add_option("--config", args->config_path, "fine-tuning preset (configs/finetune/*.yaml)");
+  sub->add_option("overrides", args->overrides,
+                  "key=value: data=FILE.h5[,..] out=DIR [init=PRETRAINED.safetensors] [val_data=..] [test_data=..] "
+                  "and any preset key (train.epochs=3, model.classifier_option=mamba, ...)");
+  sub->add_option("--seeds", args->seeds, "run once per seed (comma-separated) and report mean ± std")
+      ->delimiter(',');
+  sub->add_flag("--resume", args->resume, "continue from OUT/checkpoints/last.safetensors");
+  add_common_flags(*sub, args->common);
+  sub->callback([args, &run] { run = [args] { return run_finetune_cmd(*args); }; });
+}
+
+}  // namespace lumamba::cli

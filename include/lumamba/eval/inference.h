@@ -1,0 +1,76 @@
+// lumamba/eval/inference.h — a trained model and what it says about windows: loading a checkpoint
+// with its task, class probabilities and embeddings of dataset windows, metrics per window and per
+// recording, prediction tables. Used by `finetune` (validation, test), `evaluate`, `predict` and
+// `embed`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lumamba/data/window_dataset.h"
+#include "lumamba/eval/metrics.h"
+#include "lumamba/model/lumamba.h"
+
+namespace lumamba::eval {
+
+inline constexpr const char* kMetaTask = "lumamba.task";
+
+/// What a classifier predicts: "multiclass" (softmax over num_classes, binary = 2 classes) or
+/// "multilabel" (a sigmoid per label column, TUAR per-channel labels).
+struct TaskInfo {
+  std::string name = "generic";
+  std::string target = "multiclass";
+  int64_t n_classes = 2;
+  std::vector<std::string> class_names;  ///< optional, index = class code
+  std::string to_json() const;
+  static TaskInfo from_json(const std::string& text, const std::string& source);
+};
+
+/// A model with its configuration, preprocessing and task, from safetensors files.
+struct LoadedModel {
+  model::LuMamba net{nullptr};
+  model::LuMambaOptions options;
+  std::string preprocess_json = "{}";  ///< `lumamba.preprocess` of the checkpoint
+  TaskInfo task;
+  bool has_task = false;
+};
+
+/// Loads our checkpoint (config in metadata) or reference weights with `config_path`; later files
+/// override earlier ones; `overrides` are model options key=value. Eval mode, float32.
+LoadedModel load_model(const std::vector<std::string>& weights_paths, const std::string& config_path = "",
+                       const std::vector<std::string>& overrides = {});
+
+/// Class probabilities (B, K): softmax of the logits (multiclass) or sigmoid (multilabel).
+torch::Tensor probabilities_from_logits(const torch::Tensor& logits, const std::string& target);
+
+/// Runs the classifier over windows in batches (no grad). Returns (N, K) probabilities row-major in
+/// the order of `windows`; progress on stderr when show_progress.
+std::vector<double> predict_windows(model::LuMamba& net, const data::WindowDataset& dataset,
+                                    const std::vector<int64_t>& windows, const TaskInfo& task, int64_t batch_size,
+                                    bool show_progress);
+
+/// Mean-over-patches encoder embeddings (N, Q·E) row-major (float32), in the order of `windows`.
+std::vector<float> embed_windows(model::LuMamba& net, const data::WindowDataset& dataset,
+                                 const std::vector<int64_t>& windows, int64_t batch_size, bool show_progress);
+
+/// Window-level and recording-level (mean probability over a recording's windows, label = the
+/// majority window label) metrics of multiclass predictions.
+struct EvaluationReport {
+  ClassificationMetrics windows;
+  ClassificationMetrics recordings;
+  int64_t n_recordings = 0;
+  std::string to_json() const;
+};
+EvaluationReport evaluate_predictions(const data::WindowDataset& dataset, const std::vector<int64_t>& windows,
+                                      const std::vector<double>& probabilities, int64_t n_classes);
+
+/// CSV: recording,window_start_s,label,predicted,p_0..p_{K-1}. Atomic.
+void write_predictions_csv(const std::string& path, const data::WindowDataset& dataset,
+                           const std::vector<int64_t>& windows, const std::vector<double>& probabilities,
+                           int64_t n_classes);
+
+/// All window indices 0..N-1.
+std::vector<int64_t> all_windows(const data::WindowDataset& dataset);
+
+}  // namespace lumamba::eval

@@ -1,0 +1,71 @@
+// lumamba/eval/predict.h — `lumamba predict` and `lumamba embed` on recordings: EDF/BDF files, a
+// folder of them, a manifest CSV, or (embed) HDF5 windows. Recordings are preprocessed exactly as
+// the checkpoint's `lumamba.preprocess` metadata says, one at a time (memory stays bounded by one
+// recording), and the model runs on their windows in batches.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lumamba/eval/inference.h"
+
+namespace lumamba::eval {
+
+struct PredictRequest {
+  std::vector<std::string> weights;  ///< checkpoint (+ overriding files)
+  std::string config_path;           ///< for weights without `lumamba.config`
+  std::vector<std::string> overrides;
+  std::string input;                 ///< EDF/BDF file, folder (searched recursively) or manifest CSV
+  std::string output_dir;
+  std::string preset;                ///< preprocessing preset name or YAML file when the checkpoint has none
+  std::vector<std::string> preset_overrides;
+  int64_t batch_size = 64;
+  int n_threads = 1;                 ///< preprocessing threads (channels)
+};
+
+struct RecordingPrediction {
+  std::string recording;
+  int64_t n_windows = 0;
+  std::vector<double> mean_probabilities;  ///< (K,) mean over the windows
+  int64_t decision = -1;                   ///< argmax of the mean probabilities
+  double eeg_seconds = 0;
+};
+
+struct PredictSummary {
+  std::vector<RecordingPrediction> recordings;
+  std::vector<std::pair<std::string, std::string>> failures;  ///< (file, reason)
+  double eeg_seconds = 0, wall_s = 0;
+};
+
+/// Writes OUT/predictions.csv (recording, window_start_s, label when the preset makes one,
+/// predicted, p_0..), OUT/recordings.csv and OUT/predictions.json (per recording: mean
+/// probabilities, decision, class name). A recording that fails (e.g. its channels cannot form the
+/// model's montage) is reported with its reason and the others go on; all failing is an error.
+PredictSummary run_predict(const PredictRequest& request);
+
+struct EmbedRequest {
+  std::vector<std::string> weights;
+  std::string config_path;
+  std::vector<std::string> overrides;
+  std::string input;        ///< EDF/BDF, folder, manifest, or .h5 windows
+  std::string output;       ///< .safetensors (or .csv with format "csv")
+  std::string format = "safetensors";
+  std::string preset;       ///< when the checkpoint stores no preprocessing
+  std::vector<std::string> preset_overrides;
+  std::string layout;       ///< channel order of name-less reference HDF5 files
+  int64_t batch_size = 64;
+  int n_threads = 1;
+};
+
+struct EmbedSummary {
+  int64_t n_windows = 0, dim = 0, n_recordings = 0;
+  double wall_s = 0;
+};
+
+/// Writes `embedding` (N, Q·E) float32 (mean over the patches of each window), `window_start_s`
+/// (N,) float64 and `recording_index` (N,) int64, with the recordings' names (JSON list) in
+/// `__metadata__["recordings"]`; or a CSV with recording,window_start_s,e_0..e_{D-1}. Atomic.
+EmbedSummary run_embed(const EmbedRequest& request);
+
+}  // namespace lumamba::eval

@@ -1,0 +1,63 @@
+// lumamba/train/finetune.h — supervised fine-tuning on labelled HDF5 windows (DOWNSTREAM.md §3):
+// pretrained encoder (decoder and channel embedding dropped) + a fresh head (luna | mamba | linear),
+// full fine-tuning or a frozen encoder (linear probing), layer-wise lr decay, AdamW + cosine
+// warm-up per step, optional class weights, early stopping on validation loss, best and last
+// checkpoints, resumable, test metrics of the best checkpoint at the end.
+//
+// Outputs in OUT/: config.yaml (resolved), metrics.jsonl (one line per epoch), checkpoints/
+// {best,last}.safetensors (+ .state.pt: optimiser, RNG, progress), test_metrics.json and
+// test_predictions.csv when there are test windows.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lumamba/eval/inference.h"
+#include "lumamba/model/options.h"
+#include "lumamba/train/config.h"
+#include "lumamba/train/optim.h"
+
+namespace lumamba::train {
+
+struct FinetuneConfig {
+  eval::TaskInfo task;
+  model::LuMambaOptions model;
+  std::string init;                      ///< pretrained weights ("" = from scratch)
+  std::string init_config;               ///< model config for reference weights without metadata
+  std::vector<std::string> train_files;  ///< HDF5 files; windows of split `train` (or all, see below)
+  std::vector<std::string> val_files;    ///< "" = the `val` split of train_files, else carved out
+  std::vector<std::string> test_files;   ///< "" = the `test` split of train_files
+  std::string layout;                    ///< channel order of name-less reference files
+  double val_fraction = 0.15;            ///< carved from training recordings when no val split exists
+  std::string mode = "full";             ///< full | linear_probe (frozen encoder)
+  AdamWSettings optimizer;
+  CosineSchedule schedule;               ///< steps filled in from epochs at run time
+  int64_t epochs = 50, warmup_epochs = 5, batch_size = 512, patience = 15;
+  std::string class_weights = "none";    ///< none | balanced (n / (K · n_k))
+  double grad_clip = 0;                  ///< global-norm clipping; 0 = off (the reference does not clip)
+  uint64_t seed = 42;
+  int64_t eval_batch_size = 256;
+};
+
+/// Reads a fine-tuning preset (configs/finetune/*.yaml) with overrides already applied; checks
+/// every value and that no key is unknown.
+FinetuneConfig finetune_config(const FlatConfig& flat);
+
+struct FinetuneResult {
+  int64_t epochs_run = 0, best_epoch = -1, steps = 0;
+  double best_val_loss = 0;
+  bool has_test = false;
+  eval::EvaluationReport test;
+  std::string best_checkpoint;
+};
+
+/// Trains; `resume` continues from OUT/checkpoints/last.* (identical to an uninterrupted run on the
+/// same machine with the same threads). `flat` is written as OUT/config.yaml.
+FinetuneResult run_finetune(const FinetuneConfig& config, const FlatConfig& flat, const std::string& out_dir,
+                            bool resume);
+
+/// Training windows' class weights n / (K · n_k) (sklearn's "balanced"); zero-count classes get 0.
+std::vector<double> balanced_class_weights(const std::vector<int64_t>& labels, int64_t n_classes);
+
+}  // namespace lumamba::train

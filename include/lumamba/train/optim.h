@@ -1,0 +1,79 @@
+// lumamba/train/optim.h — optimiser, learning-rate schedule and training state shared by
+// pretraining and fine-tuning.
+//
+// AdamW over parameter groups (layer-wise lr decay over the Mamba blocks, DOWNSTREAM.md §3), the
+// per-step cosine schedule with linear warm-up of timm's CosineLRScheduler (PRETRAIN.md §5), and
+// the optimiser/scheduler/RNG state that makes `--resume` continue a run exactly.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/optim/adamw.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lumamba::train {
+
+struct AdamWSettings {
+  double lr = 5e-4;
+  double beta1 = 0.9, beta2 = 0.999;
+  double weight_decay = 0.05;
+  double eps = 1e-8;
+  /// Layer-wise lr decay: parameters of Mamba block i (names containing `mamba_blocks.i.` or
+  /// `norm_layers.i.`) get lr · decay^(num_blocks − i); 1 = off.
+  double layer_decay = 1.0;
+};
+
+/// One parameter group: its parameters and its base (peak) learning rate.
+struct ParameterGroup {
+  std::string name;
+  std::vector<torch::Tensor> parameters;
+  double base_lr = 0;
+};
+
+/// Groups the trainable parameters (requires_grad) of `module` by layer-wise lr: one group per
+/// Mamba block when layer_decay != 1, the rest at the base lr. num_blocks = encoder blocks.
+std::vector<ParameterGroup> make_parameter_groups(const torch::nn::Module& module, const AdamWSettings& settings,
+                                                  int64_t num_blocks);
+
+std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<ParameterGroup>& groups,
+                                                const AdamWSettings& settings);
+
+/// timm CosineLRScheduler (t_initial = total_steps, warmup_prefix = false, cycle_limit 1), per step:
+/// step < warmup_steps: warmup_lr_init + step · (base − warmup_lr_init) / warmup_steps;
+/// else lr_min + ½ (base − lr_min)(1 + cos(π · step / total_steps)); after total_steps: lr_min.
+struct CosineSchedule {
+  int64_t total_steps = 1;
+  int64_t warmup_steps = 0;
+  double warmup_lr_init = 1e-6;
+  double lr_min = 1e-6;
+  double lr_at(double base_lr, int64_t step) const;
+};
+
+/// Sets every group's lr for `step` (groups in the optimiser's order) and returns group 0's.
+double apply_schedule(torch::optim::Optimizer& optimizer, const std::vector<ParameterGroup>& groups,
+                      const CosineSchedule& schedule, int64_t step);
+
+/// Clips the global L2 norm of the gradients to max_norm (<= 0: no clipping); returns the norm
+/// before clipping.
+double clip_gradients(const std::vector<ParameterGroup>& groups, double max_norm);
+
+/// Where a run stands; saved next to each checkpoint so `--resume` continues exactly.
+struct TrainingProgress {
+  int64_t epoch = 0;            ///< epochs completed
+  int64_t step = 0;             ///< optimiser steps taken
+  double best_metric = 0;       ///< best validation loss so far
+  bool has_best = false;
+  int64_t epochs_without_improvement = 0;
+};
+
+/// Writes the optimiser state, the global torch RNG state and `progress` to `path` (a torch
+/// archive), atomically. load_training_state restores them (the optimiser must have been built
+/// with the same parameter groups).
+void save_training_state(const std::string& path, const torch::optim::Optimizer& optimizer,
+                         const TrainingProgress& progress);
+TrainingProgress load_training_state(const std::string& path, torch::optim::Optimizer& optimizer);
+
+}  // namespace lumamba::train

@@ -1,0 +1,259 @@
+#include "lumamba/eval/predict.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "lumamba/core/atomic_file.h"
+#include "lumamba/core/error.h"
+#include "lumamba/core/log.h"
+#include "lumamba/core/progress.h"
+#include "lumamba/model/luna.h"
+#include "lumamba/model/weights.h"
+#include "lumamba/preprocess/dataset_builder.h"
+#include "lumamba/preprocess/preset.h"
+
+namespace lumamba::eval {
+namespace fs = std::filesystem;
+namespace {
+
+// The preprocessing a checkpoint was trained with; `preset` (name or YAML file) when it has none.
+preprocess::PreprocessPreset resolve_preset(const LoadedModel& model, const std::string& preset,
+                                            const std::vector<std::string>& overrides, const std::string& weights) {
+  preprocess::PreprocessPreset p;
+  if (!preset.empty()) {
+    if (fs::exists(preset)) {
+      std::ifstream in(preset);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      p = preprocess::preset_from_text(ss.str(), preset);
+    } else {
+      p = preprocess::builtin_preset(preset);
+    }
+  } else {
+    LUMAMBA_CHECK_INPUT(model.preprocess_json != "{}" && !model.preprocess_json.empty(),
+                        "{}: the checkpoint stores no preprocessing (reference weights?): pass --preset "
+                        "(e.g. tuab, or a YAML file)", weights);
+    p = preprocess::preset_from_text(model.preprocess_json, weights + " (lumamba.preprocess)");
+  }
+  preprocess::apply_preset_overrides(p, overrides);
+  preprocess::validate(p);
+  LUMAMBA_CHECK_INPUT(p.window_samples() % model.options.patch_size() == 0,
+                      "windows of {} samples are not a multiple of the model's patch size {}", p.window_samples(),
+                      model.options.patch_size());
+  return p;
+}
+
+struct WindowTensors {
+  torch::Tensor signal;     // (N, C, T) z-scored
+  torch::Tensor locations;  // (N, C, 3)
+};
+
+WindowTensors to_tensors(const io::RecordingWindows& rec) {
+  const int64_t n = rec.n_windows, c = rec.n_channels, t = rec.n_samples;
+  auto signal = torch::from_blob(const_cast<float*>(rec.signal_uv.data()), {n, c, t}, torch::kFloat32);
+  auto loc = torch::empty({c, 3}, torch::kFloat32);
+  for (int64_t i = 0; i < c; ++i) {
+    for (int64_t d = 0; d < 3; ++d) loc[i][d] = rec.channel_locations_m[static_cast<size_t>(i)][static_cast<size_t>(d)];
+  }
+  return {model::functional::zscore_channels(signal), loc.unsqueeze(0).expand({n, c, 3}).contiguous()};
+}
+
+// Runs fn(first_row, output) over batches of a recording's windows (no grad).
+template <typename Fn>
+void over_batches(const WindowTensors& w, int64_t batch_size, Fn&& fn) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = w.signal.size(0);
+  for (int64_t s = 0; s < n; s += batch_size) {
+    const int64_t e = std::min(n, s + batch_size);
+    fn(s, w.signal.slice(0, s, e), w.locations.slice(0, s, e));
+  }
+}
+
+std::vector<preprocess::RecordingJob> jobs_for(const std::string& input, const preprocess::PreprocessPreset& preset) {
+  LUMAMBA_CHECK_INPUT(fs::exists(input), "{}: no such file or folder", input);
+  auto jobs = preprocess::discover_recordings(input, preset);
+  LUMAMBA_CHECK_INPUT(!jobs.empty(), "{}: no .edf/.bdf recordings found", input);
+  return jobs;
+}
+
+}  // namespace
+
+PredictSummary run_predict(const PredictRequest& req) {
+  const auto start = std::chrono::steady_clock::now();
+  auto loaded = load_model(req.weights, req.config_path, req.overrides);
+  LUMAMBA_CHECK_INPUT(!loaded.options.is_pretraining(),
+                      "{}: a pretraining checkpoint has no classifier; fine-tune it first (lumamba finetune) or "
+                      "use lumamba embed", req.weights.front());
+  const auto preset = resolve_preset(loaded, req.preset, req.preset_overrides, req.weights.front());
+  const auto jobs = jobs_for(req.input, preset);
+  fs::create_directories(req.output_dir);
+  const int64_t k = loaded.task.n_classes;
+
+  std::ostringstream windows_csv, recordings_csv;
+  windows_csv << "recording,window_start_s,label,predicted";
+  for (int64_t c = 0; c < k; ++c) windows_csv << ",p_" << c;
+  windows_csv << "\n";
+  recordings_csv << "recording,n_windows,eeg_seconds,decision,decision_name";
+  for (int64_t c = 0; c < k; ++c) recordings_csv << ",mean_p_" << c;
+  recordings_csv << "\n";
+  nlohmann::json report = nlohmann::json::array();
+
+  PredictSummary summary;
+  Progress progress("recordings", static_cast<int64_t>(jobs.size()));
+  for (const auto& job : jobs) {
+    const std::string name = fs::path(job.path).filename().string();
+    io::RecordingWindows rec;
+    try {
+      rec = preprocess::process_recording(job, preset, req.n_threads);
+    } catch (const InputError& e) {
+      log::error("{}: {}", name, e.what());
+      summary.failures.emplace_back(job.path, e.what());
+      progress.advance(1);
+      continue;
+    }
+    if (rec.n_windows == 0) {
+      summary.failures.emplace_back(job.path, "shorter than one window");
+      progress.advance(1);
+      continue;
+    }
+    const auto tensors = to_tensors(rec);
+    std::vector<double> probs(static_cast<size_t>(rec.n_windows * k));
+    over_batches(tensors, req.batch_size, [&](int64_t first, const torch::Tensor& x, const torch::Tensor& loc) {
+      const auto p = probabilities_from_logits(loaded.net->forward(x, loc).logits, loaded.task.target)
+                         .to(torch::kFloat64)
+                         .contiguous();
+      std::copy(p.data_ptr<double>(), p.data_ptr<double>() + p.numel(), probs.begin() + first * k);
+    });
+    RecordingPrediction rp;
+    rp.recording = name;
+    rp.n_windows = rec.n_windows;
+    rp.eeg_seconds = static_cast<double>(rec.n_windows * rec.n_samples) / rec.sfreq_hz;
+    rp.mean_probabilities.assign(static_cast<size_t>(k), 0.0);
+    const bool has_labels = !rec.labels.empty() && rec.n_label_columns == 0;
+    for (int64_t i = 0; i < rec.n_windows; ++i) {
+      const double* p = probs.data() + i * k;
+      const int64_t predicted = std::max_element(p, p + k) - p;
+      windows_csv << name << ',' << fmt::format("{:.4f}", rec.window_start_s[static_cast<size_t>(i)]) << ','
+                  << (has_labels && rec.labels[static_cast<size_t>(i)] >= 0 ? std::to_string(rec.labels[static_cast<size_t>(i)]) : "")
+                  << ',' << predicted;
+      for (int64_t c = 0; c < k; ++c) {
+        windows_csv << ',' << fmt::format("{:.6g}", p[c]);
+        rp.mean_probabilities[static_cast<size_t>(c)] += p[c] / static_cast<double>(rec.n_windows);
+      }
+      windows_csv << "\n";
+    }
+    rp.decision = std::max_element(rp.mean_probabilities.begin(), rp.mean_probabilities.end()) -
+                  rp.mean_probabilities.begin();
+    const std::string decision_name = static_cast<size_t>(rp.decision) < loaded.task.class_names.size()
+                                          ? loaded.task.class_names[static_cast<size_t>(rp.decision)]
+                                          : std::to_string(rp.decision);
+    recordings_csv << name << ',' << rp.n_windows << ',' << fmt::format("{:.2f}", rp.eeg_seconds) << ','
+                   << rp.decision << ',' << decision_name;
+    for (const double m : rp.mean_probabilities) recordings_csv << ',' << fmt::format("{:.6g}", m);
+    recordings_csv << "\n";
+    report.push_back({{"recording", name},
+                      {"path", job.path},
+                      {"n_windows", rp.n_windows},
+                      {"eeg_seconds", rp.eeg_seconds},
+                      {"mean_probabilities", rp.mean_probabilities},
+                      {"decision", rp.decision},
+                      {"decision_name", decision_name}});
+    summary.eeg_seconds += rp.eeg_seconds;
+    summary.recordings.push_back(std::move(rp));
+    progress.advance(1, fmt::format("{:.0f} s of EEG", summary.eeg_seconds));
+  }
+  progress.finish();
+  LUMAMBA_CHECK_INPUT(!summary.recordings.empty(), "no recording could be predicted: {}",
+                      summary.failures.empty() ? std::string("none found") : summary.failures.front().second);
+  summary.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  nlohmann::json out{{"task", nlohmann::json::parse(loaded.task.to_json())},
+                     {"recordings", report},
+                     {"failures", nlohmann::json::array()},
+                     {"eeg_seconds", summary.eeg_seconds},
+                     {"wall_s", summary.wall_s}};
+  for (const auto& [file, reason] : summary.failures) out["failures"].push_back({{"file", file}, {"reason", reason}});
+  write_text_file_atomic((fs::path(req.output_dir) / "predictions.csv").string(), windows_csv.str());
+  write_text_file_atomic((fs::path(req.output_dir) / "recordings.csv").string(), recordings_csv.str());
+  write_text_file_atomic((fs::path(req.output_dir) / "predictions.json").string(), out.dump(2) + "\n");
+  return summary;
+}
+
+EmbedSummary run_embed(const EmbedRequest& req) {
+  const auto start = std::chrono::steady_clock::now();
+  check_option("--format", req.format, {"safetensors", "csv"});
+  auto loaded = load_model(req.weights, req.config_path, req.overrides);
+  const int64_t d = loaded.options.d_model();
+  std::vector<float> embedding;
+  std::vector<double> starts;
+  std::vector<int64_t> recording_index;
+  std::vector<std::string> names;
+
+  const bool from_h5 = fs::path(req.input).extension() == ".h5" || fs::path(req.input).extension() == ".hdf5";
+  if (from_h5) {
+    data::DatasetOptions options;
+    options.layout = req.layout;
+    const auto ds = data::WindowDataset::open({req.input}, options);
+    const auto windows = all_windows(ds);
+    embedding = embed_windows(loaded.net, ds, windows, req.batch_size, true);
+    starts = ds.window_start_s();
+    for (const int64_t w : windows) recording_index.push_back(ds.recording_index(w));
+    for (const auto& r : ds.recordings()) names.push_back(r.name);
+  } else {
+    const auto preset = resolve_preset(loaded, req.preset, req.preset_overrides, req.weights.front());
+    const auto jobs = jobs_for(req.input, preset);
+    Progress progress("recordings", static_cast<int64_t>(jobs.size()));
+    for (const auto& job : jobs) {
+      const auto rec = preprocess::process_recording(job, preset, req.n_threads);
+      const auto tensors = to_tensors(rec);
+      const auto first = embedding.size();
+      embedding.resize(first + static_cast<size_t>(rec.n_windows * d));
+      over_batches(tensors, req.batch_size, [&](int64_t row, const torch::Tensor& x, const torch::Tensor& loc) {
+        const auto e = loaded.net->encode(x, loc).mean(1).to(torch::kFloat32).contiguous();  // (b, D)
+        std::copy(e.data_ptr<float>(), e.data_ptr<float>() + e.numel(),
+                  embedding.begin() + static_cast<std::ptrdiff_t>(first) + row * d);
+      });
+      starts.insert(starts.end(), rec.window_start_s.begin(), rec.window_start_s.end());
+      recording_index.insert(recording_index.end(), static_cast<size_t>(rec.n_windows),
+                             static_cast<int64_t>(names.size()));
+      names.push_back(fs::path(job.path).filename().string());
+      progress.advance(1);
+    }
+    progress.finish();
+  }
+  const auto n = static_cast<int64_t>(starts.size());
+  LUMAMBA_CHECK_INPUT(n > 0, "{}: no windows to embed", req.input);
+  if (req.format == "csv") {
+    std::ostringstream out;
+    out << "recording,window_start_s";
+    for (int64_t j = 0; j < d; ++j) out << ",e_" << j;
+    out << "\n";
+    for (int64_t i = 0; i < n; ++i) {
+      out << names[static_cast<size_t>(recording_index[static_cast<size_t>(i)])] << ','
+          << fmt::format("{:.4f}", starts[static_cast<size_t>(i)]);
+      for (int64_t j = 0; j < d; ++j) out << ',' << fmt::format("{:.7g}", embedding[static_cast<size_t>(i * d + j)]);
+      out << "\n";
+    }
+    write_text_file_atomic(req.output, out.str());
+  } else {
+    auto emb = torch::from_blob(embedding.data(), {n, d}, torch::kFloat32);
+    auto st = torch::from_blob(starts.data(), {n}, torch::kFloat64);
+    auto ri = torch::from_blob(recording_index.data(), {n}, torch::kInt64);
+    model::save_tensors(req.output, {{"embedding", emb}, {"window_start_s", st}, {"recording_index", ri}},
+                        {{"recordings", nlohmann::json(names).dump()},
+                         {"lumamba.embedding", "mean over the patches of each window of the encoder output (N, Q*E)"}});
+  }
+  EmbedSummary s;
+  s.n_windows = n;
+  s.dim = d;
+  s.n_recordings = static_cast<int64_t>(names.size());
+  s.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return s;
+}
+
+}  // namespace lumamba::eval

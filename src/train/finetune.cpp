@@ -1,0 +1,401 @@
+#include "lumamba/train/finetune.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "lumamba/core/atomic_file.h"
+#include "lumamba/core/error.h"
+#include "lumamba/core/log.h"
+#include "lumamba/core/progress.h"
+#include "lumamba/io/safetensors.h"
+#include "lumamba/model/weights.h"
+
+namespace lumamba::train {
+namespace fs = std::filesystem;
+
+FinetuneConfig finetune_config(const FlatConfig& flat) {
+  FinetuneConfig c;
+  c.task.name = flat.get_string("task", c.task.name);
+  c.task.target = flat.get_string("target", c.task.target);
+  check_option("target", c.task.target, {"multiclass", "multilabel"});
+  c.task.class_names = flat.get_list("class_names");
+  c.train_files = flat.get_list("data");
+  c.val_files = flat.get_list("val_data");
+  c.test_files = flat.get_list("test_data");
+  c.layout = flat.get_string("layout", "");
+  c.init = flat.get_string("init", "");
+  c.init_config = flat.get_string("init_config", "");
+  c.val_fraction = flat.get_double("val_fraction", c.val_fraction);
+  check_range("val_fraction", c.val_fraction, 0.0, 0.9);
+  flat.get_string("description", "");
+  flat.get_string("preprocess", "");
+
+  // model.* keys are LuMamba options (head choice, classes, any size when training from scratch).
+  std::vector<std::string> model_overrides;
+  for (const auto& [key, value] : flat.section("model")) model_overrides.push_back(key + "=" + value);
+  model::apply_overrides(c.model, model_overrides);
+  c.task.n_classes = c.model.num_classes();
+  LUMAMBA_CHECK_INPUT(c.task.n_classes >= 1, "{}: model.num_classes must be set (>= 2 for multiclass, the label "
+                      "columns for multilabel)", flat.source());
+
+  c.mode = flat.get_string("train.mode", c.mode);
+  check_option("train.mode", c.mode, {"full", "linear_probe"});
+  c.epochs = flat.get_int("train.epochs", c.epochs);
+  c.warmup_epochs = flat.get_int("train.warmup_epochs", c.warmup_epochs);
+  c.batch_size = flat.get_int("train.batch_size", c.batch_size);
+  c.eval_batch_size = flat.get_int("train.eval_batch_size", c.eval_batch_size);
+  c.patience = flat.get_int("train.patience", c.patience);
+  c.class_weights = flat.get_string("train.class_weights", c.class_weights);
+  c.grad_clip = flat.get_double("train.grad_clip", c.grad_clip);
+  c.seed = static_cast<uint64_t>(flat.get_int("train.seed", static_cast<int64_t>(c.seed)));
+  check_range("train.epochs", static_cast<double>(c.epochs), 1, 1e6);
+  check_range("train.warmup_epochs", static_cast<double>(c.warmup_epochs), 0, static_cast<double>(c.epochs));
+  check_range("train.batch_size", static_cast<double>(c.batch_size), 1, 1e6);
+  check_range("train.eval_batch_size", static_cast<double>(c.eval_batch_size), 1, 1e6);
+  check_range("train.patience", static_cast<double>(c.patience), 0, 1e6);
+  check_option("train.class_weights", c.class_weights, {"none", "balanced"});
+
+  c.optimizer.lr = flat.get_double("optimizer.lr", 5e-4);
+  c.optimizer.beta1 = flat.get_double("optimizer.beta1", 0.9);
+  c.optimizer.beta2 = flat.get_double("optimizer.beta2", 0.999);
+  c.optimizer.weight_decay = flat.get_double("optimizer.weight_decay", 0.05);
+  c.optimizer.layer_decay = flat.get_double("optimizer.layer_decay", 0.75);
+  c.schedule.warmup_lr_init = flat.get_double("schedule.warmup_lr_init", 1e-6);
+  c.schedule.lr_min = flat.get_double("schedule.lr_min", 1e-6);
+  flat.check_all_used();
+  return c;
+}
+
+std::vector<double> balanced_class_weights(const std::vector<int64_t>& labels, int64_t n_classes) {
+  std::vector<double> counts(static_cast<size_t>(n_classes), 0.0);
+  for (const int64_t y : labels) {
+    LUMAMBA_CHECK_INPUT(y >= 0 && y < n_classes, "label {} outside 0..{}", y, n_classes - 1);
+    counts[static_cast<size_t>(y)] += 1;
+  }
+  std::vector<double> w(static_cast<size_t>(n_classes), 0.0);
+  for (size_t k = 0; k < w.size(); ++k) {
+    if (counts[k] > 0) w[k] = static_cast<double>(labels.size()) / (static_cast<double>(n_classes) * counts[k]);
+  }
+  return w;
+}
+
+namespace {
+
+struct Split {
+  const data::WindowDataset* dataset = nullptr;
+  std::vector<int64_t> windows;
+};
+
+// The windows of each role. Explicit val/test files win over the split attribute of train files.
+struct Splits {
+  data::WindowDataset train_ds, val_ds, test_ds;
+  Split train, val, test;
+};
+
+std::unique_ptr<Splits> make_splits(const FinetuneConfig& c) {
+  LUMAMBA_CHECK_INPUT(!c.train_files.empty(), "fine-tuning needs data=FILE.h5[,FILE2.h5] (HDF5 windows from "
+                      "`lumamba preprocess`)");
+  auto s = std::make_unique<Splits>();
+  data::DatasetOptions options;
+  options.layout = c.layout;
+  options.require_labels = true;
+  s->train_ds = data::WindowDataset::open(c.train_files, options);
+  s->train.dataset = &s->train_ds;
+  std::vector<int64_t> in_val, in_test;
+  for (int64_t w = 0; w < s->train_ds.size(); ++w) {
+    const auto& split = s->train_ds.recording_of(w).split;
+    if (split == "val") in_val.push_back(w);
+    else if (split == "test") in_test.push_back(w);
+    else s->train.windows.push_back(w);
+  }
+  if (!c.val_files.empty()) {
+    s->val_ds = data::WindowDataset::open(c.val_files, options);
+    s->val = {&s->val_ds, eval::all_windows(s->val_ds)};
+    if (!in_val.empty()) log::warn("{} windows of split 'val' in the training files are not used (val_data given)", in_val.size());
+  } else {
+    s->val = {&s->train_ds, in_val};
+  }
+  if (!c.test_files.empty()) {
+    s->test_ds = data::WindowDataset::open(c.test_files, options);
+    s->test = {&s->test_ds, eval::all_windows(s->test_ds)};
+    if (!in_test.empty()) log::warn("{} windows of split 'test' in the training files are not used (test_data given)", in_test.size());
+  } else {
+    s->test = {&s->train_ds, in_test};
+  }
+  LUMAMBA_CHECK_INPUT(!s->train.windows.empty(), "{}: no training windows (every group has split val/test)",
+                      fmt::join(c.train_files, ","));
+  if (s->val.windows.empty() && c.val_fraction > 0) {
+    // No validation split: hold out whole recordings when there are enough of them, else windows
+    // (neighbouring windows of one recording are correlated, so the window-level estimate is optimistic).
+    std::set<int64_t> recs;
+    for (const int64_t w : s->train.windows) recs.insert(s->train_ds.recording_index(w));
+    std::mt19937_64 rng(c.seed);
+    std::vector<int64_t> keep, held;
+    if (static_cast<double>(recs.size()) * c.val_fraction >= 1.0) {
+      std::vector<int64_t> order(recs.begin(), recs.end());
+      std::shuffle(order.begin(), order.end(), rng);
+      const auto n_val = static_cast<size_t>(std::lround(static_cast<double>(order.size()) * c.val_fraction));
+      const std::set<int64_t> val_recs(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(std::max<size_t>(1, n_val)));
+      for (const int64_t w : s->train.windows) (val_recs.count(s->train_ds.recording_index(w)) ? held : keep).push_back(w);
+      log::info("validation: {} of {} training recordings held out (val_fraction {})", val_recs.size(), recs.size(),
+                c.val_fraction);
+    } else {
+      std::vector<int64_t> order = s->train.windows;
+      std::shuffle(order.begin(), order.end(), rng);
+      const auto n_val = std::max<size_t>(1, static_cast<size_t>(std::lround(static_cast<double>(order.size()) * c.val_fraction)));
+      held.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_val));
+      std::set<int64_t> held_set(held.begin(), held.end());
+      for (const int64_t w : s->train.windows) if (!held_set.count(w)) keep.push_back(w);
+      log::warn("validation: only {} training recording(s): holding out {} random windows ({}); neighbouring "
+                "windows are correlated, so validation loss is optimistic", recs.size(), held.size(), c.val_fraction);
+    }
+    std::sort(held.begin(), held.end());
+    s->train.windows = keep;
+    s->val = {&s->train_ds, held};
+  }
+  return s;
+}
+
+model::LuMambaOptions resolve_model_options(const FinetuneConfig& c, const std::vector<std::string>& head_overrides) {
+  model::LuMambaOptions options;
+  if (!c.init.empty()) {
+    const auto file = io::SafetensorsFile::open(c.init);
+    if (model::has_config(file)) options = model::config_from_checkpoint(file);
+    else if (!c.init_config.empty()) options = model::options_from_file(c.init_config);
+  }
+  model::apply_overrides(options, head_overrides);
+  return options;
+}
+
+std::vector<std::string> model_overrides_of(const FlatConfig& flat) {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : flat.section("model")) out.push_back(key + "=" + value);
+  return out;
+}
+
+torch::Tensor loss_of(const torch::Tensor& logits, const torch::Tensor& labels, const eval::TaskInfo& task,
+                      const torch::Tensor& class_weights) {
+  if (task.target == "multilabel") return torch::binary_cross_entropy_with_logits(logits, labels);
+  return torch::nn::functional::cross_entropy(
+      logits, labels, torch::nn::functional::CrossEntropyFuncOptions().weight(class_weights));
+}
+
+// Mean loss (unweighted) and probabilities over a split, eval mode, no grad.
+std::pair<double, std::vector<double>> validate(model::LuMamba& net, const Split& split, const eval::TaskInfo& task,
+                                                int64_t batch_size) {
+  net->eval();
+  const auto probs = eval::predict_windows(net, *split.dataset, split.windows, task, batch_size, false);
+  const int64_t k = task.n_classes;
+  double loss = 0;
+  const auto& labels = split.dataset->class_labels();
+  for (size_t i = 0; i < split.windows.size(); ++i) {
+    const int64_t y = labels[static_cast<size_t>(split.windows[i])];
+    loss -= std::log(std::max(probs[i * static_cast<size_t>(k) + static_cast<size_t>(y)], 1e-12));
+  }
+  return {loss / static_cast<double>(std::max<size_t>(1, split.windows.size())), probs};
+}
+
+void append_line(const std::string& path, const std::string& line) {
+  std::ofstream out(path, std::ios::app);
+  LUMAMBA_CHECK_INPUT(out.good(), "{}: cannot append", path);
+  out << line << "\n";
+}
+
+// On resume, drop metrics lines of epochs after the checkpoint (a run killed between writing the
+// line and the checkpoint).
+void truncate_metrics(const std::string& path, int64_t last_epoch) {
+  std::ifstream in(path);
+  if (!in.good()) return;
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("epoch", int64_t{0}) <= last_epoch) kept += line + "\n";
+  }
+  write_text_file_atomic(path, kept);
+}
+
+}  // namespace
+
+FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, const std::string& out_dir,
+                            bool resume) {
+  LUMAMBA_CHECK_INPUT(c.task.target == "multiclass",
+                      "target '{}': only multiclass (including binary) fine-tuning is implemented so far",
+                      c.task.target);
+  fs::create_directories(fs::path(out_dir) / "checkpoints");
+  const std::string ckpt_dir = (fs::path(out_dir) / "checkpoints").string();
+  const std::string last_path = ckpt_dir + "/last.safetensors", best_path = ckpt_dir + "/best.safetensors";
+  const std::string metrics_path = (fs::path(out_dir) / "metrics.jsonl").string();
+  write_text_file_atomic((fs::path(out_dir) / "config.yaml").string(), flat.to_yaml());
+
+  auto splits = make_splits(c);
+  const int64_t k = c.task.n_classes;
+  LUMAMBA_CHECK_INPUT(splits->train_ds.n_classes() <= k,
+                      "labels go up to {} but model.num_classes is {}", splits->train_ds.n_classes() - 1, k);
+  log::info("fine-tuning '{}': {} train / {} val / {} test windows, {} classes, head {}, mode {}", c.task.name,
+            splits->train.windows.size(), splits->val.windows.size(), splits->test.windows.size(), k,
+            c.model.classifier_option(), c.mode);
+
+  torch::manual_seed(c.seed);
+  const auto options = resolve_model_options(c, model_overrides_of(flat));
+  model::LuMamba net(options);
+  if (!c.init.empty() && !resume) {
+    const auto file = io::SafetensorsFile::open(c.init);
+    const auto report = model::load_state_dict(*net, {&file}, model::LoadMode::kEncoderOnly);
+    log::info("initialised the encoder from {} ({} tensors; fresh head: {} tensors)", c.init, report.loaded.size(),
+              report.fresh.size());
+  } else if (c.init.empty()) {
+    log::info("training from scratch (no init=PRETRAINED.safetensors)");
+  }
+  if (c.mode == "linear_probe") {
+    for (auto& item : net->named_parameters(true)) {
+      if (item.key().rfind("classifier.", 0) != 0) item.value().set_requires_grad(false);
+    }
+  }
+  const auto groups = make_parameter_groups(*net, c.optimizer, options.num_blocks());
+  auto optimizer = make_adamw(groups, c.optimizer);
+
+  // Class weights from the training windows.
+  torch::Tensor class_weights;
+  if (c.class_weights == "balanced") {
+    std::vector<int64_t> y;
+    for (const int64_t w : splits->train.windows) y.push_back(splits->train_ds.class_labels()[static_cast<size_t>(w)]);
+    const auto w = balanced_class_weights(y, k);
+    class_weights = torch::tensor(w, torch::kFloat64).to(torch::kFloat32);
+    log::info("class weights (balanced): {}", fmt::join(w, ", "));
+  }
+
+  const auto plan0 = data::plan_epoch(splits->train_ds, splits->train.windows, c.batch_size, true, c.seed, 0, false);
+  const int64_t steps_per_epoch = static_cast<int64_t>(plan0.size());
+  CosineSchedule schedule = c.schedule;
+  schedule.total_steps = std::max<int64_t>(1, c.epochs * steps_per_epoch);
+  schedule.warmup_steps = c.warmup_epochs * steps_per_epoch;
+
+  TrainingProgress progress;
+  if (resume) {
+    LUMAMBA_CHECK_INPUT(fs::exists(last_path), "{}: nothing to resume (no last checkpoint)", last_path);
+    const auto file = io::SafetensorsFile::open(last_path);
+    model::load_state_dict(*net, {&file});
+    progress = load_training_state(last_path + ".state.pt", *optimizer);
+    truncate_metrics(metrics_path, progress.epoch);
+    log::info("resumed after epoch {} (step {})", progress.epoch, progress.step);
+  } else {
+    write_text_file_atomic(metrics_path, "");
+  }
+  const std::map<std::string, std::string> meta{{eval::kMetaTask, c.task.to_json()}};
+  const std::string preprocess = splits->train_ds.preprocess_json().empty() ? "{}" : splits->train_ds.preprocess_json();
+
+  FinetuneResult result;
+  const auto run_start = std::chrono::steady_clock::now();
+  while (progress.epoch < c.epochs) {
+    if (progress.has_best && c.patience > 0 && progress.epochs_without_improvement >= c.patience) {
+      log::info("early stop: validation loss did not improve for {} epochs", c.patience);
+      break;
+    }
+    const int64_t epoch = progress.epoch;
+    net->train();
+    auto plan = data::plan_epoch(splits->train_ds, splits->train.windows, c.batch_size, true, c.seed, epoch, false);
+    data::BackgroundLoader loader(splits->train_ds, std::move(plan));
+    Progress bar(fmt::format("epoch {}/{} steps", epoch + 1, c.epochs), steps_per_epoch);
+    data::Batch batch;
+    double loss_sum = 0, lr = 0;
+    int64_t n_seen = 0;
+    const auto epoch_start = std::chrono::steady_clock::now();
+    while (loader.next(batch)) {
+      lr = apply_schedule(*optimizer, groups, schedule, progress.step);
+      optimizer->zero_grad();
+      // An all-false mask: the location jitter of training is active, as in the reference.
+      const auto mask = torch::zeros(batch.signal.sizes(), torch::kBool);
+      const auto logits = net->forward(batch.signal, batch.locations, mask).logits;
+      const auto loss = loss_of(logits, batch.labels, c.task, class_weights);
+      loss.backward();
+      clip_gradients(groups, c.grad_clip);
+      optimizer->step();
+      ++progress.step;
+      const auto b = static_cast<int64_t>(batch.windows.size());
+      loss_sum += loss.item<double>() * static_cast<double>(b);
+      n_seen += b;
+      const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+      bar.advance(1, fmt::format("loss {:.4f}, lr {:.2e}, {:.1f} windows/s", loss_sum / static_cast<double>(n_seen),
+                                 lr, static_cast<double>(n_seen) / std::max(sec, 1e-9)));
+    }
+    bar.finish();
+    const double train_loss = loss_sum / static_cast<double>(std::max<int64_t>(1, n_seen));
+    const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+
+    nlohmann::json line{{"epoch", epoch + 1}, {"step", progress.step}, {"lr", lr}, {"train_loss", train_loss},
+                        {"train_windows_per_s", static_cast<double>(n_seen) / std::max(epoch_s, 1e-9)}};
+    double val_loss = train_loss;
+    if (!splits->val.windows.empty()) {
+      const auto [vl, probs] = validate(net, splits->val, c.task, c.eval_batch_size);
+      val_loss = vl;
+      std::vector<int64_t> y;
+      for (const int64_t w : splits->val.windows) y.push_back(splits->val.dataset->class_labels()[static_cast<size_t>(w)]);
+      const auto m = eval::classification_metrics(y, probs, k);
+      line["val_loss"] = vl;
+      line["val_balanced_accuracy"] = m.balanced_accuracy;
+      line["val_auroc"] = m.auroc;
+    }
+    const bool improved = !progress.has_best || val_loss < progress.best_metric;
+    if (improved) {
+      progress.best_metric = val_loss;
+      progress.has_best = true;
+      progress.epochs_without_improvement = 0;
+      result.best_epoch = epoch + 1;
+    } else {
+      ++progress.epochs_without_improvement;
+    }
+    progress.epoch = epoch + 1;
+    line["best"] = improved;
+    append_line(metrics_path, line.dump());
+    model::save_checkpoint(last_path, *net, options, preprocess, meta);
+    save_training_state(last_path + ".state.pt", *optimizer, progress);
+    if (improved) {
+      model::save_checkpoint(best_path, *net, options, preprocess, meta);
+      save_training_state(best_path + ".state.pt", *optimizer, progress);
+    }
+    ++result.epochs_run;
+    const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    const double eta_s = total_s / static_cast<double>(result.epochs_run) * static_cast<double>(c.epochs - progress.epoch);
+    log::info("epoch {}/{}: train loss {:.4f}, val loss {:.4f}{}, lr {:.2e}, {:.1f} s, ETA {:.0f} s (at most)",
+              progress.epoch, c.epochs, train_loss, val_loss, improved ? " (best)" : "", lr, epoch_s, eta_s);
+  }
+  result.steps = progress.step;
+  result.best_val_loss = progress.best_metric;
+  result.best_checkpoint = best_path;
+  if (result.best_epoch < 0 && progress.has_best) {
+    // Resumed after the best epoch: find it in the metrics file.
+    std::ifstream in(metrics_path);
+    std::string l;
+    while (std::getline(in, l)) {
+      const auto j = nlohmann::json::parse(l, nullptr, false);
+      if (!j.is_discarded() && j.value("best", false)) result.best_epoch = j.value("epoch", int64_t{-1});
+    }
+  }
+
+  if (!splits->test.windows.empty()) {
+    const auto file = io::SafetensorsFile::open(best_path);
+    model::load_state_dict(*net, {&file});
+    net->eval();
+    const auto probs = eval::predict_windows(net, *splits->test.dataset, splits->test.windows, c.task,
+                                             c.eval_batch_size, true);
+    result.test = eval::evaluate_predictions(*splits->test.dataset, splits->test.windows, probs, k);
+    result.has_test = true;
+    write_text_file_atomic((fs::path(out_dir) / "test_metrics.json").string(), result.test.to_json() + "\n");
+    eval::write_predictions_csv((fs::path(out_dir) / "test_predictions.csv").string(), *splits->test.dataset,
+                                splits->test.windows, probs, k);
+  }
+  return result;
+}
+
+}  // namespace lumamba::train
