@@ -8,6 +8,7 @@
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
+#include "lumamba/eval/baseline.h"
 #include "lumamba/eval/inference.h"
 
 namespace lumamba::cli {
@@ -64,6 +65,47 @@ void add_evaluate(CLI::App& app, RunFn& run) {
   sub->add_option("overrides", args->overrides, "model options key=value");
   add_common_flags(*sub, args->common);
   sub->callback([args, &run] { run = [args] { return run_evaluate(*args); }; });
+}
+
+void add_baseline(CLI::App& app, RunFn& run) {
+  struct Args {
+    CommonArgs common;
+    std::string data, test_data, output, layout;
+    double c = 1.0;
+  };
+  auto args = std::make_shared<Args>();
+  auto* sub = app.add_subcommand("baseline", "log band powers per channel + logistic regression (train -> test)");
+  sub->add_option("--data", args->data, "HDF5 windows; trains on splits train+val, tests on split test")->required();
+  sub->add_option("--test-data", args->test_data, "separate HDF5 test windows (then all of --data trains)");
+  sub->add_option("--layout", args->layout, "channel order of name-less reference files: tuh | tueg");
+  sub->add_option("--C", args->c, "inverse L2 strength as in scikit-learn (default 1)")->check(CLI::PositiveNumber);
+  sub->add_option("--output", args->output, "write the metrics JSON here too");
+  add_common_flags(*sub, args->common);
+  sub->callback([args, &run] {
+    run = [args] {
+      apply_common(args->common);
+      data::DatasetOptions options;
+      options.layout = args->layout;
+      options.require_labels = true;
+      const auto train = data::WindowDataset::open({args->data}, options);
+      std::vector<int64_t> train_windows, test_windows;
+      for (int64_t w = 0; w < train.size(); ++w) {
+        (args->test_data.empty() && train.recording_of(w).split == "test" ? test_windows : train_windows).push_back(w);
+      }
+      std::unique_ptr<data::WindowDataset> separate;
+      if (!args->test_data.empty()) {
+        separate = std::make_unique<data::WindowDataset>(data::WindowDataset::open({args->test_data}, options));
+        test_windows = eval::all_windows(*separate);
+      }
+      const auto& test = separate ? *separate : train;
+      const auto report = eval::run_band_power_baseline(train, train_windows, test, test_windows,
+                                                         train.recordings().front().sfreq_hz, args->c);
+      const auto json = report.to_json();
+      if (!args->output.empty()) write_text_file_atomic(args->output, json + "\n");
+      fmt::print("{}\n", json);
+      return 0;
+    };
+  });
 }
 
 }  // namespace lumamba::cli

@@ -26,7 +26,9 @@ void add_forward(CLI::App& app, RunFn& run);
 void add_bench(CLI::App& app, RunFn& run);
 void add_preprocess(CLI::App& app, RunFn& run);
 void add_finetune(CLI::App& app, RunFn& run);
+void add_pretrain(CLI::App& app, RunFn& run);
 void add_evaluate(CLI::App& app, RunFn& run);
+void add_baseline(CLI::App& app, RunFn& run);
 void add_predict(CLI::App& app, RunFn& run);
 void add_embed(CLI::App& app, RunFn& run);
 

@@ -17,8 +17,10 @@ int main(int argc, char** argv) {
   lumamba::cli::add_forward(app, run);
   lumamba::cli::add_bench(app, run);
   lumamba::cli::add_preprocess(app, run);
+  lumamba::cli::add_pretrain(app, run);
   lumamba::cli::add_finetune(app, run);
   lumamba::cli::add_evaluate(app, run);
+  lumamba::cli::add_baseline(app, run);
   lumamba::cli::add_predict(app, run);
   lumamba::cli::add_embed(app, run);
   try {

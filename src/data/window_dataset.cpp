@@ -71,6 +71,7 @@ WindowDataset WindowDataset::open(const std::vector<std::string>& paths, const D
       rec.split = info.split;
       rec.n_channels = info.n_channels;
       rec.n_samples = info.n_samples;
+      if (info.sfreq_hz > 0) rec.sfreq_hz = info.sfreq_hz;
       rec.first_window = ds.size();
       rec.n_windows = info.n_windows;
       if (info.has_channel_names) {

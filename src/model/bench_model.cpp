@@ -136,9 +136,10 @@ std::vector<StageTiming> profile_forward_stages(LuMamba& model, const torch::Ten
     loc_emb = (*model->channel_location_embedder)[0]->as<Mlp>()->forward(nerf);
   });
   time_stage("token_regroup", [&] {
-    // (B, C·S, E) -> (B·S, C, E) plus the per-sample location embedding tiled over S.
-    auto grouped = (patch + freq).view({b, c, s, e}).transpose(1, 2).reshape({b * s, c, e});
-    tokens = grouped + loc_emb.unsqueeze(1).expand({b, s, c, e}).reshape({b * s, c, e});
+    // Token sum plus the per-sample location embedding broadcast over S, regrouped
+    // (B, C, S, E) -> (B·S, C, E) (the default, non-quirk path of prepare_tokens).
+    auto with_location = (patch + freq).view({b, c, s, e}) + loc_emb.unsqueeze(2);
+    tokens = with_location.transpose(1, 2).reshape({b * s, c, e});
   });
   time_stage("cross_attn", [&] { queries = model->cross_attn->forward(tokens, nullptr).queries; });
   time_stage("mamba_blocks", [&] {

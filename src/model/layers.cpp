@@ -8,6 +8,7 @@
 #include <torch/nn/init.h>
 
 #include <cmath>
+#include <vector>
 
 #include "lumamba/core/error.h"
 #include "lumamba/model/fmt_shape.h"
@@ -67,12 +68,29 @@ AttentionOutput MultiheadAttentionImpl::forward(const torch::Tensor& query, cons
   const int64_t n = query.size(0), l = query.size(1), m = key.size(1);
   auto w = in_proj_weight.chunk(3, 0);
   auto b = in_proj_bias.chunk(3, 0);
-  // (N, L, E) -> (N, h, L, hd)
-  auto q = F::linear(query, w[0], b[0]).view({n, l, h, hd}).transpose(1, 2);
-  auto k = F::linear(key, w[1], b[1]).view({n, m, h, hd}).transpose(1, 2);
-  auto v = F::linear(value, w[2], b[2]).view({n, m, h, hd}).transpose(1, 2);
-  q = q * (1.0 / std::sqrt(static_cast<double>(hd)));
-  auto attn = torch::softmax(torch::matmul(q, k.transpose(-2, -1)), -1);  // (N, h, L, M)
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  auto v = F::linear(value, w[2], b[2]).view({n, m, h, hd}).transpose(1, 2);  // (N, h, M, hd)
+  torch::Tensor scores;  // (N, h, L, M)
+  if (n > 1 && query.stride(0) == 0) {
+    // One query set expanded over all N rows (LUNA's learned queries, stride 0): project it once
+    // instead of N times (a linear on the expanded tensor also copies it), and score every row's
+    // keys with one GEMM per head, (N·M, hd) · (hd, L), instead of N·h tiny batched products
+    // (LibTorch 1.13's CPU bmm runs one BLAS call per matrix, ~4 µs each: docs/performance.md).
+    auto q = F::linear(query.select(0, 0), w[0], b[0]) * scale;   // (L, E)
+    auto k = F::linear(key, w[1], b[1]).reshape({n * m, e});       // (N·M, E)
+    std::vector<torch::Tensor> per_head;
+    per_head.reserve(static_cast<size_t>(h));
+    for (int64_t i = 0; i < h; ++i) {
+      per_head.push_back(torch::mm(k.narrow(1, i * hd, hd), q.narrow(1, i * hd, hd).t()).view({n, m, l}));
+    }
+    scores = torch::stack(per_head, 1).transpose(2, 3);  // (N, h, M, L) -> (N, h, L, M) view
+  } else {
+    // (N, L, E) -> (N, h, L, hd)
+    auto q = F::linear(query, w[0], b[0]).view({n, l, h, hd}).transpose(1, 2);
+    auto k = F::linear(key, w[1], b[1]).view({n, m, h, hd}).transpose(1, 2);
+    scores = torch::matmul(q * scale, k.transpose(-2, -1));
+  }
+  auto attn = torch::softmax(scores, -1);  // (N, h, L, M)
   auto attn_dropped = torch::dropout(attn, options.dropout(), is_training());
   auto out = torch::matmul(attn_dropped, v).transpose(1, 2).reshape({n, l, e});  // (N, L, E)
   AttentionOutput result;

@@ -102,12 +102,20 @@ LuMambaImpl::Tokens LuMambaImpl::prepare_tokens(const torch::Tensor& signal, con
   record(trace, "loc_nerf", nerf);
   auto loc_emb = (*channel_location_embedder)[0]->as<Mlp>()->forward(nerf);  // (B, C, E)
   record(trace, "loc_embed", loc_emb);
-  // (B, C·S, E) -> (B·S, C, E), row b·S + s
-  auto grouped = tokens.view({b, c, s, e}).transpose(1, 2).reshape({b * s, c, e});
-  auto tiled = tile_per_patch(loc_emb, s);
-  auto out = grouped + tiled;
+  if (options.reference_location_tiling()) {
+    // (B, C·S, E) -> (B·S, C, E), row b·S + s, plus the quirk's tiled embedding.
+    auto tiled = tile_per_patch(loc_emb, s);
+    auto out = tokens.view({b, c, s, e}).transpose(1, 2).reshape({b * s, c, e}) + tiled;
+    record(trace, "tokens", out);
+    return {out, tiled};
+  }
+  // Add each sample's embedding broadcast over its S patches while still (B, C, S, E), then regroup
+  // to (B·S, C, E), row b·S + s, in one copy: no tiled (B·S, C, E) embedding is materialised (the
+  // decoder's queries are the one user of it, built below for the pretraining model only).
+  auto with_location = tokens.view({b, c, s, e}) + loc_emb.unsqueeze(2);  // (B, C, S, E)
+  auto out = with_location.transpose(1, 2).reshape({b * s, c, e});
   record(trace, "tokens", out);
-  return {out, tiled};
+  return {out, options.is_pretraining() ? tile_per_patch(loc_emb, s) : torch::Tensor()};
 }
 
 torch::Tensor LuMambaImpl::run_encoder(const Tokens& tokens, int64_t batch, Trace* trace,

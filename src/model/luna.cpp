@@ -86,9 +86,17 @@ void PatchEmbedNetworkImpl::reset() {
 torch::Tensor PatchEmbedNetworkImpl::forward(const torch::Tensor& x) {
   const int64_t b = x.size(0), c = x.size(1), t = x.size(2), s = t / patch_size;
   auto patches = x.reshape({b, 1, c * s, patch_size});  // (B, 1, C·S, P)
-  auto h = proj_in->forward(patches);                    // (B, E/4, C·S, W)
-  // (B, E/4, C·S, W) -> (B, C·S, W·E/4), feature index w·E/4 + e
-  return h.permute({0, 2, 3, 1}).reshape({b, c * s, -1});
+  // proj_in up to its last GELU: (B, E/4, C·S, W). The last GELU runs after the permute below:
+  // LibTorch 1.13's CPU gelu_backward misreads a channels-last grad_output when its input is
+  // contiguous (structured-kernel memory-format mismatch, pytorch#60137) and returns garbage
+  // (inf) gradients — which is what the permute would hand back. GELU is element-wise, so the
+  // forward values are the same.
+  auto it = proj_in->begin();
+  torch::Tensor h = patches;
+  for (size_t i = 0; i + 1 < proj_in->size(); ++i, ++it) h = it->forward(h);
+  // (B, E/4, C·S, W) -> (B, C·S, W, E/4) contiguous, then the last GELU; feature index w·E/4 + e
+  h = it->forward(h.permute({0, 2, 3, 1}).contiguous());
+  return h.reshape({b, c * s, -1});
 }
 
 // ---------------------------------------------------------------- FrequencyFeatureEmbedder

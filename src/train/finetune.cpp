@@ -205,26 +205,6 @@ std::pair<double, std::vector<double>> validate(model::LuMamba& net, const Split
   return {loss / static_cast<double>(std::max<size_t>(1, split.windows.size())), probs};
 }
 
-void append_line(const std::string& path, const std::string& line) {
-  std::ofstream out(path, std::ios::app);
-  LUMAMBA_CHECK_INPUT(out.good(), "{}: cannot append", path);
-  out << line << "\n";
-}
-
-// On resume, drop metrics lines of epochs after the checkpoint (a run killed between writing the
-// line and the checkpoint).
-void truncate_metrics(const std::string& path, int64_t last_epoch) {
-  std::ifstream in(path);
-  if (!in.good()) return;
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    const auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.value("epoch", int64_t{0}) <= last_epoch) kept += line + "\n";
-  }
-  write_text_file_atomic(path, kept);
-}
-
 }  // namespace
 
 FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, const std::string& out_dir,
@@ -287,7 +267,7 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
     const auto file = io::SafetensorsFile::open(last_path);
     model::load_state_dict(*net, {&file});
     progress = load_training_state(last_path + ".state.pt", *optimizer);
-    truncate_metrics(metrics_path, progress.epoch);
+    truncate_metrics(metrics_path, "epoch", progress.epoch);
     log::info("resumed after epoch {} (step {})", progress.epoch, progress.step);
   } else {
     write_text_file_atomic(metrics_path, "");
@@ -357,7 +337,7 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
     }
     progress.epoch = epoch + 1;
     line["best"] = improved;
-    append_line(metrics_path, line.dump());
+    append_metrics_line(metrics_path, line.dump());
     model::save_checkpoint(last_path, *net, options, preprocess, meta);
     save_training_state(last_path + ".state.pt", *optimizer, progress);
     if (improved) {

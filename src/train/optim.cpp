@@ -1,6 +1,7 @@
 #include "lumamba/train/optim.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/serialize.h>
 
@@ -145,6 +146,26 @@ TrainingProgress load_training_state(const std::string& path, torch::optim::Opti
   progress.has_best = has_best.item<int64_t>() != 0;
   progress.epochs_without_improvement = patience.item<int64_t>();
   return progress;
+}
+
+void append_metrics_line(const std::string& path, const std::string& line) {
+  std::ofstream out(path, std::ios::app);
+  LUMAMBA_CHECK_INPUT(out.good(), "{}: cannot append", path);
+  out << line << "\n";
+  out.flush();
+  LUMAMBA_CHECK_INPUT(out.good(), "{}: write failed (disk full?)", path);
+}
+
+void truncate_metrics(const std::string& path, const std::string& field, int64_t last) {
+  std::ifstream in(path);
+  if (!in.good()) return;
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value(field, int64_t{0}) <= last) kept += line + "\n";
+  }
+  write_text_file_atomic(path, kept);
 }
 
 }  // namespace lumamba::train

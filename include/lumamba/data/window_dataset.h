@@ -30,6 +30,7 @@ struct RecordingInfo {
   std::string name;       ///< source EDF file name, or "<h5>:<group>" for reference files
   std::string subject, split;
   int64_t n_channels = 0, n_samples = 0;
+  double sfreq_hz = 256;  ///< reference files store none: their pipelines resample to 256 Hz
   int64_t first_window = 0, n_windows = 0;  ///< rows of this recording in the dataset's index
   std::vector<std::string> channel_names;
   std::vector<double> locations_m;  ///< (C, 3) row-major

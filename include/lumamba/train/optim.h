@@ -76,4 +76,11 @@ void save_training_state(const std::string& path, const torch::optim::Optimizer&
                          const TrainingProgress& progress);
 TrainingProgress load_training_state(const std::string& path, torch::optim::Optimizer& optimizer);
 
+/// Appends one line (a JSON object) to a metrics file such as OUT/metrics.jsonl.
+void append_metrics_line(const std::string& path, const std::string& line);
+/// On resume: keeps the lines of a metrics file whose integer field `field` ("epoch", "step") is
+/// <= `last` (drops lines written after the checkpoint the run resumes from), atomically. A
+/// missing file is left missing.
+void truncate_metrics(const std::string& path, const std::string& field, int64_t last);
+
 }  // namespace lumamba::train

@@ -1,0 +1,60 @@
+// `lumamba pretrain`: a pretraining preset + key=value overrides → checkpoints and metrics
+// (library: lumamba/train/pretrain.h).
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "common.h"
+#include "lumamba/core/error.h"
+#include "lumamba/train/pretrain.h"
+
+namespace lumamba::cli {
+namespace {
+
+struct PretrainArgs {
+  CommonArgs common;
+  std::string config_path;
+  std::vector<std::string> overrides;
+  bool resume = false;
+};
+
+int run_pretrain_cmd(const PretrainArgs& args) {
+  apply_common(args.common);
+  LUMAMBA_CHECK_INPUT(!args.config_path.empty(), "pretrain: --config PRESET.yaml is required (configs/pretrain/)");
+  std::ifstream in(args.config_path);
+  LUMAMBA_CHECK_INPUT(in.good(), "{}: cannot open", args.config_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto flat = train::FlatConfig::from_yaml(text.str(), args.config_path);
+  for (const auto& kv : args.overrides) flat.apply_override(kv, /*allow_new=*/true);
+  const std::string out = flat.get_string("out", "");
+  LUMAMBA_CHECK_INPUT(!out.empty(), "pretrain: give the output folder as out=DIR");
+  const auto config = train::pretrain_config(flat);
+  const auto result = train::run_pretrain(config, flat, out, args.resume);
+  nlohmann::json j{{"steps", result.steps}, {"epochs_completed", result.epochs_completed},
+                   {"last_checkpoint", result.last_checkpoint}};
+  if (result.has_best) {
+    j["best_val_loss"] = result.best_val_loss;
+    j["best_checkpoint"] = result.best_checkpoint;
+  }
+  fmt::print("{}\n", j.dump(2));
+  return 0;
+}
+
+}  // namespace
+
+void add_pretrain(CLI::App& app, RunFn& run) {
+  auto args = std::make_shared<PretrainArgs>();
+  auto* sub = app.add_subcommand("pretrain", "self-supervised pretraining (reconstruction | lejepa | mixed) on HDF5 windows");
+  sub->add_option("--config", args->config_path, "pretraining preset (configs/pretrain/*.yaml)");
+  sub->add_option("overrides", args->overrides,
+                  "key=value: data=FILE.h5[,..] out=DIR [val_data=..] and any preset key (train.epochs=3, "
+                  "objective.mask_ratio=0.6, model.num_blocks=1, ...)");
+  sub->add_flag("--resume", args->resume, "continue from OUT/checkpoints/last.safetensors");
+  add_common_flags(*sub, args->common);
+  sub->callback([args, &run] { run = [args] { return run_pretrain_cmd(*args); }; });
+}
+
+}  // namespace lumamba::cli
