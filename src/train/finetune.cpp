@@ -278,6 +278,7 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
   FinetuneResult result;
   const auto run_start = std::chrono::steady_clock::now();
   while (progress.epoch < c.epochs) {
+    if (c.stop_after_epochs > 0 && result.epochs_run >= c.stop_after_epochs) break;
     if (progress.has_best && c.patience > 0 && progress.epochs_without_improvement >= c.patience) {
       log::info("early stop: validation loss did not improve for {} epochs", c.patience);
       break;

@@ -336,6 +336,11 @@ TEST(PatchEmbedGradient, MatchesFiniteDifferences) {
     model::PatchEmbedNetwork net(16, patch);
     net->to(torch::kFloat64);
     auto x = torch::randn({2, 3, 4 * patch}, torch::kFloat64).requires_grad_(true);
+    {  // the forward values are those of the plain Sequential (GELU is element-wise)
+      torch::NoGradGuard no_grad;
+      const auto plain = net->proj_in->forward(x.reshape({2, 1, 3 * 4, patch})).permute({0, 2, 3, 1}).reshape({2, 12, -1});
+      EXPECT_TRUE(torch::equal(net->forward(x), plain));
+    }
     const auto r = torch::randn_like(net->forward(x));
     const auto loss_of = [&](const torch::Tensor& input) { return (net->forward(input) * r).sum(); };
     net->zero_grad();

@@ -38,6 +38,7 @@ struct FinetuneConfig {
   double grad_clip = 0;                  ///< global-norm clipping; 0 = off (the reference does not clip)
   uint64_t seed = 42;
   int64_t eval_batch_size = 256;
+  int64_t stop_after_epochs = 0;         ///< end this invocation after N epochs (0 = run to the end); tests of --resume
 };
 
 /// Reads a fine-tuning preset (configs/finetune/*.yaml) with overrides already applied; checks
