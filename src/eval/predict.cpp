@@ -39,7 +39,11 @@ preprocess::PreprocessPreset resolve_preset(const LoadedModel& model, const std:
     LUMAMBA_CHECK_INPUT(model.preprocess_json != "{}" && !model.preprocess_json.empty(),
                         "{}: the checkpoint stores no preprocessing (reference weights?): pass --preset "
                         "(e.g. tuab, or a YAML file)", weights);
-    p = preprocess::preset_from_text(model.preprocess_json, weights + " (lumamba.preprocess)");
+    // The stored JSON is preset_to_json's: drop what it derives (window_samples) before re-reading.
+    auto stored = nlohmann::json::parse(model.preprocess_json, nullptr, false);
+    LUMAMBA_CHECK_INPUT(stored.is_object(), "{}: metadata lumamba.preprocess is not a JSON object", weights);
+    stored.erase("window_samples");
+    p = preprocess::preset_from_text(stored.dump(), weights + " (lumamba.preprocess)");
   }
   preprocess::apply_preset_overrides(p, overrides);
   preprocess::validate(p);
