@@ -38,6 +38,11 @@ int run_evaluate(const EvaluateArgs& args) {
   const auto probs = eval::predict_windows(loaded.net, ds, windows, loaded.task, args.batch_size, true);
   const auto report = eval::evaluate_predictions(ds, windows, probs, loaded.task.n_classes);
   const auto json = report.to_json();
+  log::info("window level, {}", report.summary_line());
+  if (!report.multilabel) {
+    log::info("recording level ({} recordings): balanced accuracy {:.3f}", report.n_recordings,
+              report.recordings.balanced_accuracy);
+  }
   if (!args.output_dir.empty()) {
     std::filesystem::create_directories(args.output_dir);
     write_text_file_atomic((std::filesystem::path(args.output_dir) / "metrics.json").string(), json + "\n");
@@ -101,6 +106,7 @@ void add_baseline(CLI::App& app, RunFn& run) {
       const auto report = eval::run_band_power_baseline(train, train_windows, test, test_windows,
                                                          train.recordings().front().sfreq_hz, args->c);
       const auto json = report.to_json();
+      log::info("baseline (band powers + logistic regression), test {}", eval::summary_line(report.test));
       if (!args->output.empty()) write_text_file_atomic(args->output, json + "\n");
       fmt::print("{}\n", json);
       return 0;

@@ -64,6 +64,7 @@ int run_finetune_cmd(const FinetuneArgs& args) {
     log::info("== seed {} -> {}", seed, dir);
     const auto result = train::run_finetune(config, flat_seed, dir, args.resume);
     LUMAMBA_CHECK_INPUT(result.has_test, "--seeds needs test windows (split 'test' or test_data=...)");
+    LUMAMBA_CHECK_INPUT(!result.test.multilabel, "--seeds summarises multiclass metrics only");
     const auto& m = result.test.windows;
     for (const auto& [name, v] : std::vector<std::pair<std::string, double>>{
              {"balanced_accuracy", m.balanced_accuracy}, {"auroc", m.auroc}, {"aupr", m.aupr},

@@ -29,7 +29,7 @@ void add_predict(CLI::App& app, RunFn& run) {
   sub->callback([args, &run] {
     run = [args] {
       apply_common(args->common);
-      args->request.n_threads = 1;
+      args->request.n_threads = args->common.n_threads > 0 ? args->common.n_threads : 1;
       const auto s = eval::run_predict(args->request);
       for (const auto& r : s.recordings) {
         fmt::print("{}\t{} windows\tdecision {}\tmean p = [{:.3f}]\n", r.recording, r.n_windows, r.decision,

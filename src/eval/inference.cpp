@@ -141,8 +141,62 @@ std::vector<float> embed_windows(model::LuMamba& net, const data::WindowDataset&
   return out;
 }
 
+MultilabelMetrics multilabel_metrics(const std::vector<std::uint8_t>& y, const std::vector<double>& probabilities,
+                                     int64_t n_labels) {
+  MultilabelMetrics m;
+  m.n_labels = n_labels;
+  m.n_samples = n_labels > 0 ? static_cast<int64_t>(y.size()) / n_labels : 0;
+  LUMAMBA_CHECK_INPUT(probabilities.size() == y.size(), "multi-label metrics: {} probabilities for {} labels",
+                      probabilities.size(), y.size());
+  double sum_auroc = 0, sum_aupr = 0;
+  int64_t n_defined = 0;
+  for (int64_t k = 0; k < n_labels; ++k) {
+    std::vector<int64_t> yk;
+    std::vector<double> pk;
+    int64_t positives = 0;
+    for (int64_t i = 0; i < m.n_samples; ++i) {
+      yk.push_back(y[static_cast<size_t>(i * n_labels + k)] ? 1 : 0);
+      pk.push_back(probabilities[static_cast<size_t>(i * n_labels + k)]);
+      positives += yk.back();
+    }
+    if (positives == 0 || positives == m.n_samples) {
+      m.auroc.push_back(std::nan(""));
+      m.aupr.push_back(std::nan(""));
+      m.warnings.push_back(fmt::format("label column {} has one class only: left out of the macro mean", k));
+      continue;
+    }
+    m.auroc.push_back(roc_auc(yk, pk));
+    m.aupr.push_back(average_precision(yk, pk));
+    sum_auroc += m.auroc.back();
+    sum_aupr += m.aupr.back();
+    ++n_defined;
+  }
+  m.auroc_macro = n_defined ? sum_auroc / static_cast<double>(n_defined) : std::nan("");
+  m.aupr_macro = n_defined ? sum_aupr / static_cast<double>(n_defined) : std::nan("");
+  return m;
+}
+
+std::string EvaluationReport::summary_line() const {
+  if (!multilabel) return eval::summary_line(windows);
+  return fmt::format("{} windows x {} labels: macro AUROC {:.3f}, macro AUPR {:.3f}", multilabel_windows.n_samples,
+                     multilabel_windows.n_labels, multilabel_windows.auroc_macro, multilabel_windows.aupr_macro);
+}
+
 std::string EvaluationReport::to_json() const {
   nlohmann::json j;
+  if (multilabel) {
+    const auto nan_to_null = [](const std::vector<double>& v) {
+      nlohmann::json a = nlohmann::json::array();
+      for (const double x : v) a.push_back(std::isnan(x) ? nlohmann::json() : nlohmann::json(x));
+      return a;
+    };
+    const auto& m = multilabel_windows;
+    j["windows"] = {{"n_samples", m.n_samples}, {"n_labels", m.n_labels},
+                    {"auroc_macro", std::isnan(m.auroc_macro) ? nlohmann::json() : nlohmann::json(m.auroc_macro)},
+                    {"aupr_macro", std::isnan(m.aupr_macro) ? nlohmann::json() : nlohmann::json(m.aupr_macro)},
+                    {"auroc", nan_to_null(m.auroc)}, {"aupr", nan_to_null(m.aupr)}, {"warnings", m.warnings}};
+    return j.dump(2);
+  }
   j["windows"] = nlohmann::json::parse(eval::to_json(windows));
   j["recordings"] = nlohmann::json::parse(eval::to_json(recordings));
   j["n_recordings"] = n_recordings;
@@ -151,8 +205,21 @@ std::string EvaluationReport::to_json() const {
 
 EvaluationReport evaluate_predictions(const data::WindowDataset& dataset, const std::vector<int64_t>& windows,
                                       const std::vector<double>& probabilities, int64_t n_classes) {
+  if (dataset.label_kind() == data::LabelKind::kMultiChannel) {
+    LUMAMBA_CHECK_INPUT(dataset.n_label_columns() == n_classes, "the windows have {} label columns, the model {} outputs",
+                        dataset.n_label_columns(), n_classes);
+    std::vector<std::uint8_t> y;
+    const auto& all = dataset.multi_labels();
+    for (const int64_t w : windows) {
+      y.insert(y.end(), all.begin() + w * n_classes, all.begin() + (w + 1) * n_classes);
+    }
+    EvaluationReport report;
+    report.multilabel = true;
+    report.multilabel_windows = multilabel_metrics(y, probabilities, n_classes);
+    return report;
+  }
   LUMAMBA_CHECK_INPUT(dataset.label_kind() == data::LabelKind::kClass,
-                      "evaluation needs class labels (y of shape (N,)) in the HDF5 windows");
+                      "evaluation needs labels (y) in the HDF5 windows");
   const auto& labels = dataset.class_labels();
   EvaluationReport report;
   std::vector<int64_t> y;
@@ -194,13 +261,25 @@ void write_predictions_csv(const std::string& path, const data::WindowDataset& d
   out << "\n";
   const auto starts = dataset.window_start_s();
   const bool has_labels = dataset.label_kind() == data::LabelKind::kClass;
+  const bool multi = dataset.label_kind() == data::LabelKind::kMultiChannel;
+  const int64_t columns = dataset.n_label_columns();
   for (size_t i = 0; i < windows.size(); ++i) {
     const int64_t w = windows[i];
     const double* p = probabilities.data() + i * static_cast<size_t>(n_classes);
     const int64_t predicted = std::max_element(p, p + n_classes) - p;
     out << dataset.recording_of(w).name << ',' << fmt::format("{:.4f}", starts[static_cast<size_t>(w)]) << ','
-        << (has_labels ? std::to_string(dataset.class_labels()[static_cast<size_t>(w)]) : std::string()) << ','
-        << predicted;
+        << (has_labels ? std::to_string(dataset.class_labels()[static_cast<size_t>(w)]) : std::string());
+    if (multi) {  // labels as "0;1;0;..." (one per column)
+      for (int64_t c = 0; c < columns; ++c) {
+        out << (c ? ";" : "") << static_cast<int>(dataset.multi_labels()[static_cast<size_t>(w * columns + c)]);
+      }
+    }
+    out << ',';
+    if (multi) {  // predicted: p > 0.5 per column
+      for (int64_t c = 0; c < n_classes; ++c) out << (c ? ";" : "") << (p[c] > 0.5 ? 1 : 0);
+    } else {
+      out << predicted;
+    }
     for (int64_t c = 0; c < n_classes; ++c) out << ',' << fmt::format("{:.6g}", p[c]);
     out << "\n";
   }

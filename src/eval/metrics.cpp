@@ -3,6 +3,8 @@
 // curves, label sets of balanced accuracy and F1).
 #include "lumamba/eval/metrics.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -163,6 +165,12 @@ std::string to_json(const ClassificationMetrics& m) {
                       {"f1_macro", num(m.f1_macro)}, {"confusion", m.confusion},
                       {"warnings", m.warnings}};
   return j.dump(2);
+}
+
+std::string summary_line(const ClassificationMetrics& m) {
+  return fmt::format("{} windows: balanced accuracy {:.3f}, AUROC {:.3f}, AUPR {:.3f}, Cohen's kappa {:.3f}, "
+                     "weighted F1 {:.3f}", m.n_samples, m.balanced_accuracy, m.auroc, m.aupr, m.cohen_kappa,
+                     m.f1_weighted);
 }
 
 }  // namespace lumamba::eval

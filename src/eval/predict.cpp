@@ -45,6 +45,9 @@ preprocess::PreprocessPreset resolve_preset(const LoadedModel& model, const std:
     stored.erase("window_samples");
     p = preprocess::preset_from_text(stored.dump(), weights + " (lumamba.preprocess)");
   }
+  // Labels of the training data (folder names, manifests, annotation files) are not available for a new
+  // recording: windows are cut without them, except event-locked windows, which the annotations define.
+  if (p.labels != "events") p.labels = "none";
   preprocess::apply_preset_overrides(p, overrides);
   preprocess::validate(p);
   LUMAMBA_CHECK_INPUT(p.window_samples() % model.options.patch_size() == 0,

@@ -197,6 +197,16 @@ std::pair<double, std::vector<double>> validate(model::LuMamba& net, const Split
   const auto probs = eval::predict_windows(net, *split.dataset, split.windows, task, batch_size, false);
   const int64_t k = task.n_classes;
   double loss = 0;
+  if (task.target == "multilabel") {  // mean binary cross-entropy over windows and columns
+    const auto& labels = split.dataset->multi_labels();
+    for (size_t i = 0; i < split.windows.size(); ++i) {
+      for (int64_t c = 0; c < k; ++c) {
+        const double p = std::clamp(probs[i * static_cast<size_t>(k) + static_cast<size_t>(c)], 1e-12, 1 - 1e-12);
+        loss -= labels[static_cast<size_t>(split.windows[i] * k + c)] ? std::log(p) : std::log(1 - p);
+      }
+    }
+    return {loss / static_cast<double>(std::max<size_t>(1, split.windows.size() * static_cast<size_t>(k))), probs};
+  }
   const auto& labels = split.dataset->class_labels();
   for (size_t i = 0; i < split.windows.size(); ++i) {
     const int64_t y = labels[static_cast<size_t>(split.windows[i])];
@@ -209,9 +219,6 @@ std::pair<double, std::vector<double>> validate(model::LuMamba& net, const Split
 
 FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, const std::string& out_dir,
                             bool resume) {
-  LUMAMBA_CHECK_INPUT(c.task.target == "multiclass",
-                      "target '{}': only multiclass (including binary) fine-tuning is implemented so far",
-                      c.task.target);
   fs::create_directories(fs::path(out_dir) / "checkpoints");
   const std::string ckpt_dir = (fs::path(out_dir) / "checkpoints").string();
   const std::string last_path = ckpt_dir + "/last.safetensors", best_path = ckpt_dir + "/best.safetensors";
@@ -220,8 +227,24 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
 
   auto splits = make_splits(c);
   const int64_t k = c.task.n_classes;
-  LUMAMBA_CHECK_INPUT(splits->train_ds.n_classes() <= k,
-                      "labels go up to {} but model.num_classes is {}", splits->train_ds.n_classes() - 1, k);
+  if (c.task.target == "multilabel") {
+    LUMAMBA_CHECK_INPUT(splits->train_ds.label_kind() == data::LabelKind::kMultiChannel,
+                        "target multilabel needs per-channel labels y (N, K) (e.g. TUAR tuar_mode=multi_binary)");
+    LUMAMBA_CHECK_INPUT(splits->train_ds.n_label_columns() == k,
+                        "the windows have {} label columns but model.num_classes is {}",
+                        splits->train_ds.n_label_columns(), k);
+    for (const auto v : splits->train_ds.multi_labels()) {
+      LUMAMBA_CHECK_INPUT(v <= 1, "multi-label targets must be 0/1, found code {} (TUAR multi_label codes are "
+                          "per-channel classes: preprocess with tuar_mode=multi_binary)", static_cast<int>(v));
+    }
+    LUMAMBA_CHECK_INPUT(c.class_weights == "none", "train.class_weights=balanced is for multiclass targets");
+  } else {
+    LUMAMBA_CHECK_INPUT(splits->train_ds.label_kind() == data::LabelKind::kClass,
+                        "target multiclass needs class labels y (N,); these windows have per-channel labels "
+                        "(use target: multilabel)");
+    LUMAMBA_CHECK_INPUT(splits->train_ds.n_classes() <= k, "labels go up to {} but model.num_classes is {}",
+                        splits->train_ds.n_classes() - 1, k);
+  }
   log::info("fine-tuning '{}': {} train / {} val / {} test windows, {} classes, head {}, mode {}", c.task.name,
             splits->train.windows.size(), splits->val.windows.size(), splits->test.windows.size(), k,
             c.model.classifier_option(), c.mode);
@@ -320,12 +343,14 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
     if (!splits->val.windows.empty()) {
       const auto [vl, probs] = validate(net, splits->val, c.task, c.eval_batch_size);
       val_loss = vl;
-      std::vector<int64_t> y;
-      for (const int64_t w : splits->val.windows) y.push_back(splits->val.dataset->class_labels()[static_cast<size_t>(w)]);
-      const auto m = eval::classification_metrics(y, probs, k);
       line["val_loss"] = vl;
-      line["val_balanced_accuracy"] = m.balanced_accuracy;
-      line["val_auroc"] = m.auroc;
+      const auto m = eval::evaluate_predictions(*splits->val.dataset, splits->val.windows, probs, k);
+      if (m.multilabel) {
+        line["val_auroc_macro"] = m.multilabel_windows.auroc_macro;
+      } else {
+        line["val_balanced_accuracy"] = m.windows.balanced_accuracy;
+        line["val_auroc"] = m.windows.auroc;
+      }
     }
     const bool improved = !progress.has_best || val_loss < progress.best_metric;
     if (improved) {
@@ -372,6 +397,7 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
                                              c.eval_batch_size, true);
     result.test = eval::evaluate_predictions(*splits->test.dataset, splits->test.windows, probs, k);
     result.has_test = true;
+    log::info("test (best checkpoint, epoch {}), {}", result.best_epoch, result.test.summary_line());
     write_text_file_atomic((fs::path(out_dir) / "test_metrics.json").string(), result.test.to_json() + "\n");
     eval::write_predictions_csv((fs::path(out_dir) / "test_predictions.csv").string(), *splits->test.dataset,
                                 splits->test.windows, probs, k);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include "lumamba/core/error.h"
 #include "lumamba/data/window_dataset.h"
@@ -32,8 +33,9 @@ fs::path fresh_dir(const std::string& name) {
 }
 
 // One recording: label 1 windows carry a 12 Hz sine burst on every channel, label 0 windows noise.
+// per_channel: channel c of window w carries the sine when (w + c) % 2 == 1, y = (N, C) 0/1 labels.
 void add_recording(const fs::path& path, const std::vector<std::string>& channels, const std::string& split,
-                   int64_t n, uint32_t seed) {
+                   int64_t n, uint32_t seed, bool per_channel = false) {
   io::RecordingWindows r;
   r.channel_names = channels;
   for (const auto& p : io::channel_positions(channels)) r.channel_locations_m.push_back({p.x_m, p.y_m, p.z_m});
@@ -44,17 +46,20 @@ void add_recording(const fs::path& path, const std::vector<std::string>& channel
   r.n_windows = n;
   r.n_channels = static_cast<int64_t>(channels.size());
   r.n_samples = kSamples;
+  r.n_label_columns = per_channel ? r.n_channels : 0;
   std::mt19937 rng(seed);
   std::normal_distribution<float> noise(0.f, 10.f);
   for (int64_t w = 0; w < n; ++w) {
     const int64_t label = w % 2;
     for (int64_t c = 0; c < r.n_channels; ++c) {
+      const bool on = per_channel ? (w + c) % 2 == 1 : label == 1;
+      if (per_channel) r.multi_labels.push_back(on ? 1 : 0);
       for (int64_t t = 0; t < kSamples; ++t) {
-        const float sine = label ? 30.f * std::sin(2.f * 3.14159265f * 12.f * static_cast<float>(t) / 256.f) : 0.f;
+        const float sine = on ? 30.f * std::sin(2.f * 3.14159265f * 12.f * static_cast<float>(t) / 256.f) : 0.f;
         r.signal_uv.push_back(sine + noise(rng));
       }
     }
-    r.labels.push_back(label);
+    if (!per_channel) r.labels.push_back(label);
     r.window_start_s.push_back(static_cast<double>(w * kSamples) / 256.0);
   }
   io::write_recording_h5(path.string(), r, io::StorageDType::kFloat32, R"({"name":"generic"})");
@@ -130,7 +135,9 @@ TEST(Finetune, ResumeEqualsStraightRunAndWritesOutputs) {
   std::string line;
   int64_t lines = 0;
   while (std::getline(in, line)) {
-    if (!line.empty()) EXPECT_EQ(nlohmann::json::parse(line)["epoch"].get<int64_t>(), ++lines);
+    if (!line.empty()) {
+      EXPECT_EQ(nlohmann::json::parse(line)["epoch"].get<int64_t>(), ++lines);
+    }
   }
   EXPECT_EQ(lines, 3);
   for (const char* f : {"config.yaml", "test_metrics.json", "test_predictions.csv", "checkpoints/best.safetensors",
@@ -169,6 +176,29 @@ TEST(Finetune, LearnsSeparableToyTaskAndCheckpointEvaluatesTheSame) {
   EXPECT_EQ(emb.size(), windows.size() * 32);
 }
 
+TEST(Finetune, MultiLabelPerChannelTargets) {
+  at::set_num_threads(1);
+  const auto dir = fresh_dir("multilabel");
+  const std::vector<std::string> c4{"FP1", "FP2", "O1", "O2"};
+  add_recording(dir / "a.h5", c4, "train", 32, 11, true);
+  add_recording(dir / "t.h5", c4, "test", 12, 12, true);
+  const auto data = (dir / "all.h5").string();
+  io::assemble_window_h5({(dir / "a.h5").string(), (dir / "t.h5").string()}, data, R"({"name":"generic"})");
+  auto flat = tiny_config(data, 6);
+  flat.apply_override("target=multilabel");
+  flat.apply_override("model.num_classes=4");
+  flat.apply_override("class_names=");
+  const auto result = train::run_finetune(train::finetune_config(flat), flat, (dir / "run").string(), false);
+  ASSERT_TRUE(result.has_test);
+  ASSERT_TRUE(result.test.multilabel);
+  EXPECT_EQ(result.test.multilabel_windows.n_labels, 4);
+  EXPECT_EQ(result.test.multilabel_windows.n_samples, 12);
+  EXPECT_GE(result.test.multilabel_windows.auroc_macro, 0.5);  // finite and not inverted; the toy is hard per channel
+  // Multiclass on per-channel labels is refused with a hint.
+  auto wrong = tiny_config(data, 1);
+  EXPECT_THROW(train::run_finetune(train::finetune_config(wrong), wrong, (dir / "wrong").string(), false), InputError);
+}
+
 TEST(Finetune, ConfigErrorsNameTheKey) {
   auto flat = tiny_config("x.h5", 1);
   flat.apply_override("train.epoch=3", true);  // typo
@@ -184,6 +214,21 @@ TEST(Finetune, ConfigErrorsNameTheKey) {
   auto missing = tiny_config("/nonexistent/file.h5", 1);
   EXPECT_THROW(train::run_finetune(train::finetune_config(missing), missing, fresh_dir("missing").string(), false),
                InputError);
+}
+
+TEST(Finetune, ShippedPresetsParse) {
+  const fs::path dir = fs::path(LUMAMBA_TEST_DATA_DIR) / ".." / ".." / "configs" / "finetune";
+  int64_t n = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    auto flat = train::FlatConfig::from_yaml(text.str(), entry.path().string());
+    const auto config = train::finetune_config(flat);
+    EXPECT_GE(config.task.n_classes, 2) << entry.path();
+    ++n;
+  }
+  EXPECT_GE(n, 7);  // generic, eegmmidb_movement, tuab, tuar, tusl, apava, tdbrain
 }
 
 TEST(Finetune, BalancedClassWeightsAsScikitLearn) {

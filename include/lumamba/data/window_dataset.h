@@ -70,6 +70,8 @@ class WindowDataset {
   int64_t n_samples() const { return n_samples_; }  ///< T (the same in every group)
   /// Class codes (N,) of all windows (label kind kClass).
   const std::vector<int64_t>& class_labels() const { return class_labels_; }
+  /// Per-channel labels (N, K) row-major (label kind kMultiChannel).
+  const std::vector<std::uint8_t>& multi_labels() const { return multi_labels_; }
   /// Largest class code + 1 (0 without class labels).
   int64_t n_classes() const;
   std::vector<double> window_start_s() const;

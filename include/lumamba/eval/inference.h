@@ -54,13 +54,28 @@ std::vector<double> predict_windows(model::LuMamba& net, const data::WindowDatas
 std::vector<float> embed_windows(model::LuMamba& net, const data::WindowDataset& dataset,
                                  const std::vector<int64_t>& windows, int64_t batch_size, bool show_progress);
 
+/// Multi-label (TUAR per-channel) metrics: one binary problem per label column; AUROC and AUPR
+/// (average precision) per column and their macro mean over the columns where both classes occur.
+struct MultilabelMetrics {
+  int64_t n_samples = 0, n_labels = 0;
+  std::vector<double> auroc, aupr;  ///< per column (NaN when a column has one class only)
+  double auroc_macro = 0, aupr_macro = 0;
+  std::vector<std::string> warnings;
+};
+MultilabelMetrics multilabel_metrics(const std::vector<std::uint8_t>& y, const std::vector<double>& probabilities,
+                                     int64_t n_labels);
+
 /// Window-level and recording-level (mean probability over a recording's windows, label = the
-/// majority window label) metrics of multiclass predictions.
+/// majority window label) metrics of multiclass predictions; window-level per-column metrics of
+/// multi-label ones.
 struct EvaluationReport {
+  bool multilabel = false;
   ClassificationMetrics windows;
   ClassificationMetrics recordings;
+  MultilabelMetrics multilabel_windows;
   int64_t n_recordings = 0;
   std::string to_json() const;
+  std::string summary_line() const;
 };
 EvaluationReport evaluate_predictions(const data::WindowDataset& dataset, const std::vector<int64_t>& windows,
                                       const std::vector<double>& probabilities, int64_t n_classes);

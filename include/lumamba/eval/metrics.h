@@ -37,5 +37,7 @@ double average_precision(const std::vector<int64_t>& y_binary, const std::vector
 
 /// JSON object with every field (NaN as null).
 std::string to_json(const ClassificationMetrics& metrics);
+/// One line: "n 60: balanced accuracy 0.683, AUROC 0.754, AUPR 0.70, kappa 0.37, weighted F1 0.68".
+std::string summary_line(const ClassificationMetrics& metrics);
 
 }  // namespace lumamba::eval
