@@ -310,7 +310,7 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
     net->train();
     auto plan = data::plan_epoch(splits->train_ds, splits->train.windows, c.batch_size, true, c.seed, epoch, false);
     data::BackgroundLoader loader(splits->train_ds, std::move(plan));
-    Progress bar(fmt::format("epoch {}/{} steps", epoch + 1, c.epochs), steps_per_epoch);
+    Progress bar("steps", steps_per_epoch);
     data::Batch batch;
     double loss_sum = 0, lr = 0;
     int64_t n_seen = 0;
@@ -330,7 +330,8 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
       loss_sum += loss.item<double>() * static_cast<double>(b);
       n_seen += b;
       const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-      bar.advance(1, fmt::format("loss {:.4f}, lr {:.2e}, {:.1f} windows/s", loss_sum / static_cast<double>(n_seen),
+      bar.advance(1, fmt::format("epoch {}/{}, loss {:.4f}, lr {:.2e}, {:.1f} windows/s", epoch + 1, c.epochs,
+                                 loss_sum / static_cast<double>(n_seen),
                                  lr, static_cast<double>(n_seen) / std::max(sec, 1e-9)));
     }
     bar.finish();
