@@ -3,6 +3,7 @@
 // same run, peak RSS of the training phase, and a stage-by-stage profile of the forward.
 // Legend: B batch, C channels, T samples, P patch_size, S = T/P patches, E embed_dim, Q num_queries,
 // D = Q·E, Di d_inner.
+#include "lumamba/model/runtime.h"
 #include "lumamba/model/bench_model.h"
 
 #include <ATen/Parallel.h>
@@ -34,17 +35,6 @@ constexpr double kKiBPerMiB = 1024.0;
 
 double ratio(double num, double den) { return den > 0.0 ? num / den : 0.0; }
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
-    }
-  }
-  return "unknown";
-}
 
 /// VmHWM / VmRSS of this process in KiB (-1 when /proc is unavailable).
 struct ResidentKiB {
@@ -324,7 +314,7 @@ std::string model_bench_to_json(const ModelBenchResult& r) {
   j["classifier_option"] = o.model.classifier_option();
   j["threads"] = r.n_threads;
   j["blas"] = r.blas;
-  j["cpu"] = cpu_model();
+  j["cpu"] = cpu_model_name();
   j["torch_version"] = compat::torch_version();
   j["check_rel_err"] = r.check_rel_err;
   return j.dump();

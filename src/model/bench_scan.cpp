@@ -2,6 +2,7 @@
 // and backward, inputs shaped and laid out as LuMamba's Mamba block produces them (SPEC §3.6:
 // A = -(1..N) S4D init, D = 1, dt in [1e-3, 1e-1]). Verifies fused against the loop before timing.
 // Legend: B batch, Di d_inner, L sequence length, N d_state, R dt_rank.
+#include "lumamba/model/runtime.h"
 #include "lumamba/model/bench_scan.h"
 
 #include <ATen/Parallel.h>
@@ -26,17 +27,6 @@ constexpr int64_t kCheckMaxBatch = 2;
 
 torch::Tensor leaf(const torch::Tensor& t) { return t.detach().requires_grad_(true); }
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
-    }
-  }
-  return "unknown";
-}
 
 double ratio(double num, double den) { return den > 0.0 ? num / den : 0.0; }
 
@@ -193,7 +183,7 @@ std::string scan_bench_to_json(const ScanBenchResult& r) {
   j["layout"] = o.time_major ? "time_major" : "contiguous";
   j["threads"] = r.n_threads;
   j["isa"] = r.isa;
-  j["cpu"] = cpu_model();
+  j["cpu"] = cpu_model_name();
   j["torch_version"] = compat::torch_version();
   j["check_rel_err"] = r.check_rel_err;
   return j.dump();

@@ -286,10 +286,7 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
 
   TrainingProgress progress;
   if (resume) {
-    LUMAMBA_CHECK_INPUT(fs::exists(last_path), "{}: nothing to resume (no last checkpoint)", last_path);
-    const auto file = io::SafetensorsFile::open(last_path);
-    model::load_state_dict(*net, {&file});
-    progress = load_training_state(last_path + ".state.pt", *optimizer);
+    progress = resume_from_checkpoint(*net, *optimizer, last_path);
     truncate_metrics(metrics_path, "epoch", progress.epoch);
     log::info("resumed after epoch {} (step {})", progress.epoch, progress.step);
   } else {

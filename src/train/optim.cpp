@@ -16,6 +16,8 @@
 
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
+#include "lumamba/io/safetensors.h"
+#include "lumamba/model/weights.h"
 
 namespace lumamba::train {
 
@@ -166,6 +168,15 @@ void truncate_metrics(const std::string& path, const std::string& field, int64_t
     if (!j.is_discarded() && j.value(field, int64_t{0}) <= last) kept += line + "\n";
   }
   write_text_file_atomic(path, kept);
+}
+
+TrainingProgress resume_from_checkpoint(torch::nn::Module& module, torch::optim::Optimizer& optimizer,
+                                        const std::string& last_checkpoint) {
+  LUMAMBA_CHECK_INPUT(std::filesystem::exists(last_checkpoint), "{}: nothing to resume (no last checkpoint)",
+                      last_checkpoint);
+  const auto file = io::SafetensorsFile::open(last_checkpoint);
+  model::load_state_dict(module, {&file});
+  return load_training_state(last_checkpoint + ".state.pt", optimizer);
 }
 
 }  // namespace lumamba::train

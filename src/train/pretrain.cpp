@@ -343,10 +343,7 @@ PretrainResult run_pretrain(const PretrainConfig& c, const FlatConfig& flat, con
 
   TrainingProgress progress;
   if (resume) {
-    LUMAMBA_CHECK_INPUT(fs::exists(last_path), "{}: nothing to resume (no last checkpoint)", last_path);
-    const auto file = io::SafetensorsFile::open(last_path);
-    model::load_state_dict(*net, {&file});
-    progress = load_training_state(last_path + ".state.pt", *optimizer);
+    progress = resume_from_checkpoint(*net, *optimizer, last_path);
     truncate_metrics(metrics_path, "step", progress.step);
     log::info("resumed at step {} (epoch {}, {} steps into it)", progress.step, progress.step / steps_per_epoch + 1,
               progress.step % steps_per_epoch);

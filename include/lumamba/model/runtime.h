@@ -15,6 +15,9 @@ namespace lumamba::model {
 /// Sets LibTorch's intra-op threads; n <= 0 means the number of hardware cores. Returns the count set.
 int configure_threads(int n_threads);
 
+/// The CPU's model name from /proc/cpuinfo ("unknown" when absent); benchmarks report it.
+std::string cpu_model_name();
+
 struct RuntimeReport {
   std::string torch_version;
   int intra_op_threads = 0;

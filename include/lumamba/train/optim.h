@@ -76,6 +76,11 @@ void save_training_state(const std::string& path, const torch::optim::Optimizer&
                          const TrainingProgress& progress);
 TrainingProgress load_training_state(const std::string& path, torch::optim::Optimizer& optimizer);
 
+/// `--resume`: loads the weights of `last_checkpoint` into `module` and its training state
+/// (`<last_checkpoint>.state.pt`) into `optimizer`; InputError when there is nothing to resume.
+TrainingProgress resume_from_checkpoint(torch::nn::Module& module, torch::optim::Optimizer& optimizer,
+                                        const std::string& last_checkpoint);
+
 /// Appends one line (a JSON object) to a metrics file such as OUT/metrics.jsonl.
 void append_metrics_line(const std::string& path, const std::string& line);
 /// On resume: keeps the lines of a metrics file whose integer field `field` ("epoch", "step") is
