@@ -65,11 +65,9 @@ FinetuneConfig finetune_config(const FlatConfig& flat) {
   check_range("train.patience", static_cast<double>(c.patience), 0, 1e6);
   check_option("train.class_weights", c.class_weights, {"none", "balanced"});
 
-  c.optimizer.lr = flat.get_double("optimizer.lr", 5e-4);
-  c.optimizer.beta1 = flat.get_double("optimizer.beta1", 0.9);
-  c.optimizer.beta2 = flat.get_double("optimizer.beta2", 0.999);
-  c.optimizer.weight_decay = flat.get_double("optimizer.weight_decay", 0.05);
-  c.optimizer.layer_decay = flat.get_double("optimizer.layer_decay", 0.75);
+  AdamWSettings defaults;  // DOWNSTREAM.md §3: lr 5e-4, betas (0.9, 0.999), weight decay 0.05, layer decay 0.75
+  defaults.layer_decay = 0.75;
+  c.optimizer = read_adamw_settings(flat, defaults, /*with_layer_decay=*/true);
   c.schedule.warmup_lr_init = flat.get_double("schedule.warmup_lr_init", 1e-6);
   c.schedule.lr_min = flat.get_double("schedule.lr_min", 1e-6);
   flat.check_all_used();

@@ -18,8 +18,23 @@
 #include "lumamba/core/error.h"
 #include "lumamba/io/safetensors.h"
 #include "lumamba/model/weights.h"
+#include "lumamba/train/config.h"
 
 namespace lumamba::train {
+
+AdamWSettings read_adamw_settings(const FlatConfig& flat, AdamWSettings s, bool with_layer_decay) {
+  s.lr = flat.get_double("optimizer.lr", s.lr);
+  s.beta1 = flat.get_double("optimizer.beta1", s.beta1);
+  s.beta2 = flat.get_double("optimizer.beta2", s.beta2);
+  s.weight_decay = flat.get_double("optimizer.weight_decay", s.weight_decay);
+  if (with_layer_decay) s.layer_decay = flat.get_double("optimizer.layer_decay", s.layer_decay);
+  check_range("optimizer.lr", s.lr, 1e-12, 1.0);
+  check_range("optimizer.beta1", s.beta1, 0.0, 0.999999);
+  check_range("optimizer.beta2", s.beta2, 0.0, 0.999999);
+  check_range("optimizer.weight_decay", s.weight_decay, 0.0, 10.0);
+  check_range("optimizer.layer_decay", s.layer_decay, 1e-6, 1.0);
+  return s;
+}
 
 std::vector<ParameterGroup> make_parameter_groups(const torch::nn::Module& module, const AdamWSettings& settings,
                                                   int64_t num_blocks) {

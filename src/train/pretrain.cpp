@@ -109,15 +109,10 @@ PretrainConfig pretrain_config(const FlatConfig& flat) {
 
   // The reference passes only lr to torch.optim.AdamW (PRETRAIN.md §5): betas (0.9, 0.999) and
   // weight decay 0.01 are its effective values; its YAML lists (0.9, 0.98) and 0.05.
-  c.optimizer.lr = flat.get_double("optimizer.lr", 1.25e-4);
-  c.optimizer.beta1 = flat.get_double("optimizer.beta1", 0.9);
-  c.optimizer.beta2 = flat.get_double("optimizer.beta2", 0.999);
-  c.optimizer.weight_decay = flat.get_double("optimizer.weight_decay", 0.01);
-  c.optimizer.layer_decay = 1.0;
-  check_range("optimizer.lr", c.optimizer.lr, 1e-12, 1.0);
-  check_range("optimizer.beta1", c.optimizer.beta1, 0.0, 0.999999);
-  check_range("optimizer.beta2", c.optimizer.beta2, 0.0, 0.999999);
-  check_range("optimizer.weight_decay", c.optimizer.weight_decay, 0.0, 10.0);
+  AdamWSettings defaults;  // the reference's effective AdamW: lr 1.25e-4, PyTorch betas and weight decay 0.01
+  defaults.lr = 1.25e-4;
+  defaults.weight_decay = 0.01;
+  c.optimizer = read_adamw_settings(flat, defaults, /*with_layer_decay=*/false);
   c.schedule.warmup_lr_init = flat.get_double("schedule.warmup_lr_init", 2.5e-7);
   c.schedule.lr_min = flat.get_double("schedule.lr_min", 2.5e-7);
   check_range("schedule.warmup_lr_init", c.schedule.warmup_lr_init, 0.0, 1.0);

@@ -35,6 +35,11 @@ struct ParameterGroup {
 
 /// Groups the trainable parameters (requires_grad) of `module` by layer-wise lr: one group per
 /// Mamba block when layer_decay != 1, the rest at the base lr. num_blocks = encoder blocks.
+class FlatConfig;
+/// Reads `optimizer.{lr,beta1,beta2,weight_decay}` (and `optimizer.layer_decay` when
+/// `with_layer_decay`) over `defaults`, and checks the ranges; InputError names the key.
+AdamWSettings read_adamw_settings(const FlatConfig& flat, AdamWSettings defaults, bool with_layer_decay);
+
 std::vector<ParameterGroup> make_parameter_groups(const torch::nn::Module& module, const AdamWSettings& settings,
                                                   int64_t num_blocks);
 
