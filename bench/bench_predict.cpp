@@ -58,13 +58,16 @@ struct Args {
   std::string checkpoint;      // default: <work>/bench_ckpt.safetensors
   std::string work_dir;        // default: a fresh temp folder
   bool skip_preprocess_only = false;
+  bool embed = false;            // time eval::run_embed instead of run_predict
+  bool whole_recording = false;  // whole-recording mode (one sequence per recording)
+  int64_t chunk_patches = 1024;
 };
 
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr,
                "bench_predict: %s\nusage: bench_predict [--minutes M=60] [--threads N=1] [--preprocess-threads N=1]\n"
                "       [--batch B=64] [--sfreq HZ=250] [--edf PATH] [--checkpoint PATH] [--work DIR]\n"
-               "       [--skip-preprocess-only]\n",
+               "       [--skip-preprocess-only] [--embed] [--whole-recording] [--chunk-patches N=1024]\n",
                msg);
   std::exit(2);
 }
@@ -83,6 +86,9 @@ Args parse(int argc, char** argv) {
     else if (k == "--batch") a.batch = std::stoll(value());
     else if (k == "--sfreq") a.sfreq_hz = std::stoi(value());
     else if (k == "--edf") a.edf = value();
+    else if (k == "--embed") a.embed = true;
+    else if (k == "--whole-recording") a.whole_recording = true;
+    else if (k == "--chunk-patches") a.chunk_patches = std::stoll(value());
     else if (k == "--checkpoint") a.checkpoint = value();
     else if (k == "--work") a.work_dir = value();
     else if (k == "--skip-preprocess-only") a.skip_preprocess_only = true;
@@ -216,25 +222,50 @@ int main(int argc, char** argv) {
       preprocess_peak_mib = status_mib("VmHWM") - base;
     }
 
-    lumamba::eval::PredictRequest req;
-    req.weights = {ckpt};
-    req.input = edf;
-    req.output_dir = (work / "predout").string();
-    req.preset_overrides = preset_overrides;
-    req.batch_size = a.batch;
-    req.n_threads = a.preprocess_threads;
     const bool reset_ok = reset_peak_rss();
     const double rss_before = status_mib("VmRSS");
-    lumamba::eval::PredictSummary summary;
-    const double wall_s = lumamba::model::time_ms([&] { summary = lumamba::eval::run_predict(req); }) * 1e-3;
+    double eeg_seconds = 0, wall_s = 0;
+    bool failed = false;
+    if (a.embed) {
+      lumamba::eval::EmbedRequest req;
+      req.weights = {ckpt};
+      req.input = edf;
+      req.output = (work / "embedding.safetensors").string();
+      req.preset_overrides = preset_overrides;
+      req.batch_size = a.batch;
+      req.n_threads = a.preprocess_threads;
+      req.whole_recording = a.whole_recording;
+      req.chunk_patches = a.chunk_patches;
+      lumamba::eval::EmbedSummary summary;
+      wall_s = lumamba::model::time_ms([&] { summary = lumamba::eval::run_embed(req); }) * 1e-3;
+      // Windowed mode embeds whole windows only; the EEG it covered is windows × 5 s.
+      eeg_seconds = a.whole_recording ? summary.eeg_seconds : static_cast<double>(summary.n_windows) * 5.0;
+      if (!a.whole_recording) windows = summary.n_windows;
+    } else {
+      lumamba::eval::PredictRequest req;
+      req.weights = {ckpt};
+      req.input = edf;
+      req.output_dir = (work / "predout").string();
+      req.preset_overrides = preset_overrides;
+      req.batch_size = a.batch;
+      req.n_threads = a.preprocess_threads;
+      req.whole_recording = a.whole_recording;
+      req.chunk_patches = a.chunk_patches;
+      lumamba::eval::PredictSummary summary;
+      wall_s = lumamba::model::time_ms([&] { summary = lumamba::eval::run_predict(req); }) * 1e-3;
+      eeg_seconds = summary.eeg_seconds;
+      failed = !summary.failures.empty();
+      if (!summary.recordings.empty() && !a.whole_recording) windows = summary.recordings.front().n_windows;
+    }
     const double peak = status_mib("VmHWM");
-    if (!summary.recordings.empty()) windows = summary.recordings.front().n_windows;
 
     std::ostringstream j;
     j.precision(4);
     j << std::fixed;
-    j << "{\"minutes\": " << summary.eeg_seconds / 60.0 << ", \"eeg_seconds\": " << summary.eeg_seconds
-      << ", \"wall_s\": " << wall_s << ", \"eeg_seconds_per_s\": " << summary.eeg_seconds / wall_s
+    j << "{\"command\": \"" << (a.embed ? "embed" : "predict") << "\", \"mode\": \""
+      << (a.whole_recording ? "whole_recording" : "windows") << "\", \"minutes\": " << eeg_seconds / 60.0
+      << ", \"eeg_seconds\": " << eeg_seconds << ", \"wall_s\": " << wall_s
+      << ", \"eeg_seconds_per_s\": " << eeg_seconds / wall_s
       << ", \"preprocess_s\": " << preprocess_s << ", \"model_s\": " << (preprocess_s >= 0 ? wall_s - preprocess_s : -1)
       << ", \"peak_rss_mib\": " << peak << ", \"rss_before_mib\": " << rss_before
       << ", \"peak_rss_reset\": " << (reset_ok ? "true" : "false")
@@ -242,7 +273,7 @@ int main(int argc, char** argv) {
       << ", \"preprocess_threads\": " << a.preprocess_threads << ", \"batch\": " << a.batch
       << ", \"windows\": " << windows << ", \"edf_write_s\": " << write_s << ", \"edf\": \"" << edf << "\"}";
     std::cout << j.str() << std::endl;
-    return summary.failures.empty() ? 0 : 1;
+    return failed ? 1 : 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_predict: %s\n", e.what());
     return 1;

@@ -24,6 +24,10 @@ void add_predict(CLI::App& app, RunFn& run) {
   sub->add_option("--config", args->request.config_path, "model config for weights without lumamba.config");
   sub->add_option("--preset", args->request.preset, "preprocessing preset/YAML when the checkpoint stores none");
   sub->add_option("--batch", args->request.batch_size, "windows per forward (default 64)")->check(CLI::PositiveNumber);
+  sub->add_flag("--whole-recording", args->request.whole_recording,
+                "each recording as ONE sequence (not 5 s windows): one prediction per recording");
+  sub->add_option("--chunk-patches", args->request.chunk_patches,
+                  "whole-recording chunk in patches (memory vs speed; default 1024)")->check(CLI::PositiveNumber);
   sub->add_option("overrides", args->request.preset_overrides, "preprocessing overrides key=value");
   add_common_flags(*sub, args->common);
   sub->callback([args, &run] {
@@ -48,7 +52,7 @@ void add_embed(CLI::App& app, RunFn& run) {
     eval::EmbedRequest request;
   };
   auto args = std::make_shared<Args>();
-  auto* sub = app.add_subcommand("embed", "encoder embeddings (mean over patches) of windows");
+  auto* sub = app.add_subcommand("embed", "encoder embeddings: mean over the patches of each window, or per patch of whole recordings");
   sub->add_option("input", args->request.input, "EDF/BDF file, folder, manifest CSV, or HDF5 windows")->required();
   sub->add_option("--weights", args->request.weights, "checkpoint(s) (pretraining or fine-tuned)")->required()
       ->delimiter(',');
@@ -58,12 +62,23 @@ void add_embed(CLI::App& app, RunFn& run) {
   sub->add_option("--preset", args->request.preset, "preprocessing preset/YAML when the checkpoint stores none");
   sub->add_option("--layout", args->request.layout, "channel order of name-less reference HDF5: tuh | tueg");
   sub->add_option("--batch", args->request.batch_size, "windows per forward (default 64)")->check(CLI::PositiveNumber);
+  sub->add_flag("--whole-recording", args->request.whole_recording,
+                "each recording as ONE sequence: embedding (1, S, Q*E), one row per patch");
+  sub->add_option("--chunk-patches", args->request.chunk_patches,
+                  "whole-recording chunk in patches (memory vs speed; default 1024)")->check(CLI::PositiveNumber);
   sub->add_option("overrides", args->request.preset_overrides, "preprocessing overrides key=value");
   add_common_flags(*sub, args->common);
   sub->callback([args, &run] {
     run = [args] {
       apply_common(args->common);
+      args->request.n_threads = args->common.n_threads > 0 ? args->common.n_threads : 1;
       const auto s = eval::run_embed(args->request);
+      if (args->request.whole_recording) {
+        log::info("{} recording(s), {} patches ({:.0f} s of EEG) -> {} ({} dims) in {:.1f} s ({:.0f} s of EEG per "
+                  "second)", s.n_recordings, s.n_patches, s.eeg_seconds, args->request.output, s.dim, s.wall_s,
+                  s.eeg_seconds / std::max(s.wall_s, 1e-9));
+        return 0;
+      }
       log::info("{} windows of {} recording(s) -> {} ({} dims) in {:.1f} s", s.n_windows, s.n_recordings,
                 args->request.output, s.dim, s.wall_s);
       return 0;

@@ -13,6 +13,7 @@
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
 #include "lumamba/core/progress.h"
+#include "lumamba/model/long_recording.h"
 #include "lumamba/model/luna.h"
 #include "lumamba/model/weights.h"
 #include "lumamba/preprocess/dataset_builder.h"
@@ -89,6 +90,72 @@ std::vector<preprocess::RecordingJob> jobs_for(const std::string& input, const p
   return jobs;
 }
 
+// A continuous recording as model inputs: signal (C, T) not z-scored, locations (C, 3).
+std::pair<torch::Tensor, torch::Tensor> continuous_tensors(const preprocess::ContinuousRecording& rec) {
+  auto signal = torch::from_blob(const_cast<float*>(rec.signal_uv.data()), {rec.n_channels, rec.n_samples},
+                                 torch::kFloat32);
+  auto loc = torch::empty({rec.n_channels, 3}, torch::kFloat32);
+  for (int64_t i = 0; i < rec.n_channels; ++i) {
+    for (int64_t d = 0; d < 3; ++d) loc[i][d] = rec.channel_locations_m[static_cast<size_t>(i)][static_cast<size_t>(d)];
+  }
+  return {signal, loc};
+}
+
+model::WholeRecordingOptions whole_options(int64_t chunk_patches) {
+  model::WholeRecordingOptions o;
+  o.chunk_patches = chunk_patches;
+  o.show_progress = true;
+  return o;
+}
+
+// What the model says about one recording: rows of K probabilities (windows, or the whole
+// recording as one row) with their start times and labels when the preset makes them.
+struct RecordingScores {
+  int64_t n_rows = 0;
+  std::vector<double> probs;     // (n_rows, K) row-major
+  std::vector<double> starts_s;  // (n_rows,)
+  std::vector<int64_t> labels;   // (n_rows,) or empty
+  double eeg_seconds = 0;
+};
+
+RecordingScores score_windows(LoadedModel& loaded, const preprocess::RecordingJob& job,
+                              const preprocess::PreprocessPreset& preset, const PredictRequest& req) {
+  const auto rec = preprocess::process_recording(job, preset, req.n_threads);
+  LUMAMBA_CHECK_INPUT(rec.n_windows > 0, "shorter than one window");
+  const int64_t k = loaded.task.n_classes;
+  RecordingScores out;
+  out.n_rows = rec.n_windows;
+  out.probs.resize(static_cast<size_t>(rec.n_windows * k));
+  over_batches(to_tensors(rec), req.batch_size, [&](int64_t first, const torch::Tensor& x, const torch::Tensor& loc) {
+    const auto p = probabilities_from_logits(loaded.net->forward(x, loc).logits, loaded.task.target)
+                       .to(torch::kFloat64)
+                       .contiguous();
+    std::copy(p.data_ptr<double>(), p.data_ptr<double>() + p.numel(), out.probs.begin() + first * k);
+  });
+  out.starts_s = rec.window_start_s;
+  if (!rec.labels.empty() && rec.n_label_columns == 0) out.labels = rec.labels;
+  out.eeg_seconds = static_cast<double>(rec.n_windows * rec.n_samples) / rec.sfreq_hz;
+  return out;
+}
+
+RecordingScores score_whole_recording(LoadedModel& loaded, const preprocess::RecordingJob& job,
+                                      const preprocess::PreprocessPreset& preset, const PredictRequest& req) {
+  const auto rec = preprocess::process_recording_continuous(job, preset, req.n_threads);
+  const auto [signal, loc] = continuous_tensors(rec);
+  const auto options = whole_options(req.chunk_patches);
+  const auto enc = model::encode_whole_recording(*loaded.net, signal, loc, options);  // (1, S, D)
+  const auto p = probabilities_from_logits(model::classify_whole_recording(*loaded.net, enc, options),
+                                           loaded.task.target)
+                     .to(torch::kFloat64)
+                     .contiguous();
+  RecordingScores out;
+  out.n_rows = 1;
+  out.probs.assign(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
+  out.starts_s = {0.0};
+  out.eeg_seconds = static_cast<double>(enc.size(1) * loaded.options.patch_size()) / rec.sfreq_hz;
+  return out;
+}
+
 }  // namespace
 
 PredictSummary run_predict(const PredictRequest& req) {
@@ -115,43 +182,30 @@ PredictSummary run_predict(const PredictRequest& req) {
   Progress progress("recordings", static_cast<int64_t>(jobs.size()));
   for (const auto& job : jobs) {
     const std::string name = fs::path(job.path).filename().string();
-    io::RecordingWindows rec;
+    RecordingScores scores;
     try {
-      rec = preprocess::process_recording(job, preset, req.n_threads);
+      scores = req.whole_recording ? score_whole_recording(loaded, job, preset, req)
+                                   : score_windows(loaded, job, preset, req);
     } catch (const InputError& e) {
       log::error("{}: {}", name, e.what());
       summary.failures.emplace_back(job.path, e.what());
       progress.advance(1);
       continue;
     }
-    if (rec.n_windows == 0) {
-      summary.failures.emplace_back(job.path, "shorter than one window");
-      progress.advance(1);
-      continue;
-    }
-    const auto tensors = to_tensors(rec);
-    std::vector<double> probs(static_cast<size_t>(rec.n_windows * k));
-    over_batches(tensors, req.batch_size, [&](int64_t first, const torch::Tensor& x, const torch::Tensor& loc) {
-      const auto p = probabilities_from_logits(loaded.net->forward(x, loc).logits, loaded.task.target)
-                         .to(torch::kFloat64)
-                         .contiguous();
-      std::copy(p.data_ptr<double>(), p.data_ptr<double>() + p.numel(), probs.begin() + first * k);
-    });
     RecordingPrediction rp;
     rp.recording = name;
-    rp.n_windows = rec.n_windows;
-    rp.eeg_seconds = static_cast<double>(rec.n_windows * rec.n_samples) / rec.sfreq_hz;
+    rp.n_windows = scores.n_rows;
+    rp.eeg_seconds = scores.eeg_seconds;
     rp.mean_probabilities.assign(static_cast<size_t>(k), 0.0);
-    const bool has_labels = !rec.labels.empty() && rec.n_label_columns == 0;
-    for (int64_t i = 0; i < rec.n_windows; ++i) {
-      const double* p = probs.data() + i * k;
+    for (int64_t i = 0; i < scores.n_rows; ++i) {
+      const double* p = scores.probs.data() + i * k;
       const int64_t predicted = std::max_element(p, p + k) - p;
-      windows_csv << name << ',' << fmt::format("{:.4f}", rec.window_start_s[static_cast<size_t>(i)]) << ','
-                  << (has_labels && rec.labels[static_cast<size_t>(i)] >= 0 ? std::to_string(rec.labels[static_cast<size_t>(i)]) : "")
-                  << ',' << predicted;
+      const int64_t label = scores.labels.empty() ? -1 : scores.labels[static_cast<size_t>(i)];
+      windows_csv << name << ',' << fmt::format("{:.4f}", scores.starts_s[static_cast<size_t>(i)]) << ','
+                  << (label >= 0 ? std::to_string(label) : "") << ',' << predicted;
       for (int64_t c = 0; c < k; ++c) {
         windows_csv << ',' << fmt::format("{:.6g}", p[c]);
-        rp.mean_probabilities[static_cast<size_t>(c)] += p[c] / static_cast<double>(rec.n_windows);
+        rp.mean_probabilities[static_cast<size_t>(c)] += p[c] / static_cast<double>(scores.n_rows);
       }
       windows_csv << "\n";
     }
@@ -180,6 +234,7 @@ PredictSummary run_predict(const PredictRequest& req) {
                       summary.failures.empty() ? std::string("none found") : summary.failures.front().second);
   summary.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   nlohmann::json out{{"task", nlohmann::json::parse(loaded.task.to_json())},
+                     {"mode", req.whole_recording ? "whole_recording" : "windows"},
                      {"recordings", report},
                      {"failures", nlohmann::json::array()},
                      {"eeg_seconds", summary.eeg_seconds},
@@ -191,10 +246,76 @@ PredictSummary run_predict(const PredictRequest& req) {
   return summary;
 }
 
+namespace {
+
+// Whole-recording embeddings: (1, S, D) per recording, written as described in predict.h.
+EmbedSummary embed_whole_recordings(LoadedModel& loaded, const EmbedRequest& req) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto ext = fs::path(req.input).extension();
+  LUMAMBA_CHECK_INPUT(ext != ".h5" && ext != ".hdf5",
+                      "{}: --whole-recording needs recordings (EDF/BDF, folder, manifest); HDF5 files hold windows",
+                      req.input);
+  const auto preset = resolve_preset(loaded, req.preset, req.preset_overrides, req.weights.front());
+  const auto jobs = jobs_for(req.input, preset);
+  const int64_t d = loaded.options.d_model(), p = loaded.options.patch_size();
+  std::vector<torch::Tensor> embeddings, patch_starts;
+  std::vector<std::string> names;
+  EmbedSummary summary;
+  for (const auto& job : jobs) {
+    const auto rec = preprocess::process_recording_continuous(job, preset, req.n_threads);
+    const auto [signal, loc] = continuous_tensors(rec);
+    log::info("{}: {} channels, {:.1f} min at {} Hz -> {} patches", fs::path(job.path).filename().string(),
+              rec.n_channels, static_cast<double>(rec.n_samples) / rec.sfreq_hz / 60, rec.sfreq_hz,
+              rec.n_samples / p);
+    auto enc = model::encode_whole_recording(*loaded.net, signal, loc, whole_options(req.chunk_patches))
+                   .to(torch::kFloat32)
+                   .contiguous();  // (1, S, D)
+    const int64_t s = enc.size(1);
+    embeddings.push_back(enc);
+    patch_starts.push_back(torch::arange(s, torch::kFloat64) * (static_cast<double>(p) / rec.sfreq_hz));
+    names.push_back(fs::path(job.path).filename().string());
+    summary.n_patches += s;
+    summary.eeg_seconds += static_cast<double>(s * p) / rec.sfreq_hz;
+  }
+  if (req.format == "csv") {
+    std::ostringstream out;
+    out << "recording,patch_start_s";
+    for (int64_t j = 0; j < d; ++j) out << ",e_" << j;
+    out << "\n";
+    for (size_t r = 0; r < embeddings.size(); ++r) {
+      const float* e = embeddings[r].data_ptr<float>();
+      const double* t = patch_starts[r].data_ptr<double>();
+      for (int64_t i = 0; i < embeddings[r].size(1); ++i) {
+        out << names[r] << ',' << fmt::format("{:.4f}", t[i]);
+        for (int64_t j = 0; j < d; ++j) out << ',' << fmt::format("{:.7g}", e[i * d + j]);
+        out << "\n";
+      }
+    }
+    write_text_file_atomic(req.output, out.str());
+  } else {
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;
+    for (size_t r = 0; r < embeddings.size(); ++r) {
+      const std::string suffix = embeddings.size() == 1 ? "" : "_" + std::to_string(r);
+      tensors.emplace_back("embedding" + suffix, embeddings[r]);
+      tensors.emplace_back("patch_start_s" + suffix, patch_starts[r]);
+    }
+    model::save_tensors(req.output, tensors,
+                        {{"recordings", nlohmann::json(names).dump()},
+                         {"lumamba.embedding", "whole-recording encoder output (1, S, Q*E) per recording"}});
+  }
+  summary.n_recordings = static_cast<int64_t>(names.size());
+  summary.dim = d;
+  summary.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace
+
 EmbedSummary run_embed(const EmbedRequest& req) {
   const auto start = std::chrono::steady_clock::now();
   check_option("--format", req.format, {"safetensors", "csv"});
   auto loaded = load_model(req.weights, req.config_path, req.overrides);
+  if (req.whole_recording) return embed_whole_recordings(loaded, req);
   const int64_t d = loaded.options.d_model();
   std::vector<float> embedding;
   std::vector<double> starts;

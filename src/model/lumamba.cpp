@@ -65,6 +65,17 @@ void LuMambaImpl::check_inputs(const torch::Tensor& signal, const torch::Tensor&
   }
 }
 
+torch::Tensor LuMambaImpl::location_embedding(const torch::Tensor& locations, double jitter, Trace* trace) {
+  auto loc = functional::normalize_locations(locations);  // (B, C, 3)
+  record(trace, "loc_norm", loc);
+  if (jitter > 0) loc = loc + torch::randn_like(loc) * jitter;
+  auto nerf = functional::nerf_positional_encoding(loc, options.embed_dim());  // (B, C, E)
+  record(trace, "loc_nerf", nerf);
+  auto emb = (*channel_location_embedder)[0]->as<Mlp>()->forward(nerf);  // (B, C, E)
+  record(trace, "loc_embed", emb);
+  return emb;
+}
+
 torch::Tensor LuMambaImpl::tile_per_patch(const torch::Tensor& per_sample, int64_t n_patches) const {
   // per_sample (B, C, E) -> (B·S, C, E), row b·S + s.
   if (options.reference_location_tiling()) {
@@ -91,17 +102,12 @@ LuMambaImpl::Tokens LuMambaImpl::prepare_tokens(const torch::Tensor& signal, con
     tokens = torch::where(token_mask, mask_token.to(tokens.dtype()).expand_as(tokens), tokens);
     record(trace, "tokens_masked", tokens);
   }
-  auto loc = functional::normalize_locations(locations.to(tokens.dtype()));  // (B, C, 3)
-  record(trace, "loc_norm", loc);
   // The reference jitters whenever a mask is passed, even in eval; we jitter in training only
   // unless location_jitter_in_eval reproduces the quirk.
   const bool jitter = mask.has_value() && options.location_jitter() > 0 &&
                       (is_training() || options.location_jitter_in_eval());
-  if (jitter) loc = loc + torch::randn_like(loc) * options.location_jitter();
-  auto nerf = functional::nerf_positional_encoding(loc, e);  // (B, C, E)
-  record(trace, "loc_nerf", nerf);
-  auto loc_emb = (*channel_location_embedder)[0]->as<Mlp>()->forward(nerf);  // (B, C, E)
-  record(trace, "loc_embed", loc_emb);
+  auto loc_emb = location_embedding(locations.to(tokens.dtype()), jitter ? options.location_jitter() : 0.0,
+                                    trace);  // (B, C, E)
   if (options.reference_location_tiling()) {
     // (B, C·S, E) -> (B·S, C, E), row b·S + s, plus the quirk's tiled embedding.
     auto tiled = tile_per_patch(loc_emb, s);

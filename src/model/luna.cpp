@@ -83,19 +83,57 @@ void PatchEmbedNetworkImpl::reset() {
           nn::GroupNorm(nn::GroupNormOptions(groups, out)), nn::GELU()));
 }
 
-torch::Tensor PatchEmbedNetworkImpl::forward(const torch::Tensor& x) {
+torch::Tensor PatchEmbedNetworkImpl::forward(const torch::Tensor& x) { return run(x, nullptr, -1); }
+
+torch::Tensor PatchEmbedNetworkImpl::forward_with_stats(const torch::Tensor& x, const std::vector<GroupStats>& stats) {
+  LUMAMBA_CHECK(stats.size() == kNormLayers, "patch embedding needs {} GroupNorm statistics, got {}", kNormLayers,
+                stats.size());
+  return run(x, &stats, -1);
+}
+
+torch::Tensor PatchEmbedNetworkImpl::group_norm_input(const torch::Tensor& x, const std::vector<GroupStats>& stats,
+                                                      int layer) {
+  LUMAMBA_CHECK(layer >= 0 && layer < kNormLayers && stats.size() >= static_cast<size_t>(layer),
+                "group_norm_input: layer {} needs the statistics of the {} layers before it, got {}", layer, layer,
+                stats.size());
+  return run(x, &stats, layer);
+}
+
+namespace {
+// GroupNorm with given per-group statistics: h (B, Ch, H, W) contiguous.
+torch::Tensor group_norm_with_stats(const torch::Tensor& h, const torch::nn::GroupNormImpl& norm, const GroupStats& st) {
+  const int64_t b = h.size(0), ch = h.size(1), g = norm.options.num_groups();
+  auto mean = st.mean.to(h.dtype()).view({1, g, 1});
+  auto inv_std = torch::rsqrt(st.var + norm.options.eps()).to(h.dtype()).view({1, g, 1});
+  auto normed = ((h.reshape({b, g, -1}) - mean) * inv_std).view(h.sizes());
+  return normed * norm.weight.view({1, ch, 1, 1}) + norm.bias.view({1, ch, 1, 1});
+}
+}  // namespace
+
+torch::Tensor PatchEmbedNetworkImpl::run(const torch::Tensor& x, const std::vector<GroupStats>* stats,
+                                         int stop_before_norm) {
   const int64_t b = x.size(0), c = x.size(1), t = x.size(2), s = t / patch_size;
-  auto patches = x.reshape({b, 1, c * s, patch_size});  // (B, 1, C·S, P)
+  torch::Tensor h = x.reshape({b, 1, c * s, patch_size});  // (B, 1, C·S, P)
   // proj_in up to its last GELU: (B, E/4, C·S, W). The last GELU runs after the permute below:
   // LibTorch 1.13's CPU gelu_backward misreads a channels-last grad_output when its input is
   // contiguous (structured-kernel memory-format mismatch, pytorch#60137) and returns garbage
   // (inf) gradients — which is what the permute would hand back. GELU is element-wise, so the
   // forward values are the same.
-  auto it = proj_in->begin();
-  torch::Tensor h = patches;
-  for (size_t i = 0; i + 1 < proj_in->size(); ++i, ++it) h = it->forward(h);
-  // (B, E/4, C·S, W) -> (B, C·S, W, E/4) contiguous, then the last GELU; feature index w·E/4 + e
-  h = it->forward(h.permute({0, 2, 3, 1}).contiguous());
+  int norm_index = 0;
+  size_t i = 0;
+  for (auto it = proj_in->begin(); it != proj_in->end(); ++it, ++i) {
+    if (auto* norm = it->ptr()->as<torch::nn::GroupNormImpl>()) {
+      if (norm_index == stop_before_norm) return h;
+      h = stats != nullptr ? group_norm_with_stats(h, *norm, (*stats)[static_cast<size_t>(norm_index)])
+                           : it->forward(h);
+      ++norm_index;
+    } else if (i + 1 == proj_in->size()) {
+      // (B, E/4, C·S, W) -> (B, C·S, W, E/4) contiguous, then the last GELU; feature index w·E/4 + e
+      h = it->forward(h.permute({0, 2, 3, 1}).contiguous());
+    } else {
+      h = it->forward(h);
+    }
+  }
   return h.reshape({b, c * s, -1});
 }
 

@@ -45,9 +45,7 @@ void MambaImpl::reset() {
 torch::Tensor MambaImpl::forward(const torch::Tensor& hidden_states, bool reverse) {
   LUMAMBA_CHECK(hidden_states.dim() == 3 && hidden_states.size(2) == options.d_model(),
                 "Mamba expects (B, L, {}), got {}", options.d_model(), hidden_states.sizes());
-  const int64_t b = hidden_states.size(0), l = hidden_states.size(1);
-  const int64_t di = options.d_inner(), n = options.d_state(), r = options.resolved_dt_rank();
-  const int64_t k = options.d_conv();
+  const int64_t l = hidden_states.size(1), di = options.d_inner(), k = options.d_conv();
   auto xz = in_proj->forward(hidden_states).transpose(1, 2);  // (B, 2Di, L) view of (B, L, 2Di)
   auto x = xz.narrow(1, 0, di);
   auto z = xz.narrow(1, di, di);
@@ -60,6 +58,36 @@ torch::Tensor MambaImpl::forward(const torch::Tensor& hidden_states, bool revers
                       /*dilation=*/1, /*groups=*/di)
             .narrow(2, k - 1, l);
   }
+  return mix(x, z, reverse, nullptr);
+}
+
+torch::Tensor MambaImpl::forward_chunk(const torch::Tensor& chunk, MambaStreamState& state, bool reverse) {
+  LUMAMBA_CHECK(chunk.dim() == 3 && chunk.size(2) == options.d_model() && chunk.size(1) > 0,
+                "Mamba chunk must be (B, L > 0, {}), got {}", options.d_model(), chunk.sizes());
+  const int64_t b = chunk.size(0), di = options.d_inner(), k = options.d_conv();
+  auto xz = in_proj->forward(chunk).transpose(1, 2);  // (B, 2Di, Lc)
+  auto x = xz.narrow(1, 0, di);
+  auto z = xz.narrow(1, di, di);
+  if (!state.conv_context.defined()) state.conv_context = torch::zeros({b, di, k - 1}, x.options());
+  // The conv sees the neighbouring chunk's inputs instead of the sequence's zero padding: before the
+  // chunk in forward time, after it in reverse time. "Valid" convolution over the extended chunk.
+  torch::Tensor extended, conv;
+  const int64_t valid = 0;  // no padding (a literal 0 would also match conv1d's string overload)
+  if (!reverse) {
+    extended = torch::cat({state.conv_context, x}, 2);  // (B, Di, K−1 + Lc)
+    conv = torch::conv1d(extended, conv1d->weight, conv1d->bias, /*stride=*/1, /*padding=*/valid, /*dilation=*/1, di);
+    state.conv_context = extended.narrow(2, extended.size(2) - (k - 1), k - 1).contiguous();
+  } else {
+    extended = torch::cat({x, state.conv_context}, 2);  // (B, Di, Lc + K−1)
+    conv = torch::conv1d(extended, conv1d->weight.flip({2}), conv1d->bias, /*stride=*/1, /*padding=*/valid, /*dilation=*/1, di);
+    state.conv_context = extended.narrow(2, 0, k - 1).contiguous();
+  }
+  return mix(conv, z, reverse, &state);
+}
+
+torch::Tensor MambaImpl::mix(const torch::Tensor& x, const torch::Tensor& z, bool reverse, MambaStreamState* state) {
+  const int64_t b = x.size(0), l = x.size(2);
+  const int64_t di = options.d_inner(), n = options.d_state(), r = options.resolved_dt_rank();
   // (B, L, Di): x_proj reads it, and the scan reads it as a time-major (B, Di, L) view, so the
   // fused scan's y comes out time-major and out_proj needs no transpose copy.
   auto x_tm = torch::silu(x).transpose(1, 2).contiguous();
@@ -76,8 +104,16 @@ torch::Tensor MambaImpl::forward(const torch::Tensor& hidden_states, bool revers
   args.delta_bias = dt_proj->bias;
   args.delta_softplus = true;
   args.reverse = reverse;
-  auto y = selective_scan(args);                      // (B, Di, L)
-  return out_proj->forward(y.transpose(1, 2));        // (B, L, Dm)
+  torch::Tensor y;  // (B, Di, L)
+  if (state == nullptr) {
+    y = selective_scan(args);
+  } else {
+    args.initial_state = state->ssm_state;
+    auto out = selective_scan_with_state(args);
+    y = out.y;
+    state->ssm_state = out.final_state;
+  }
+  return out_proj->forward(y.transpose(1, 2));  // (B, L, Dm)
 }
 
 // -------------------------------------------------------------------------- MambaWrapper

@@ -221,7 +221,16 @@ std::vector<int64_t> recording_labels(const RecordingJob& job, const PreprocessP
 
 }  // namespace
 
-io::RecordingWindows process_recording(const RecordingJob& job, const PreprocessPreset& preset, int n_threads) {
+namespace {
+
+// pick → montage → band-pass → notch → resample: the continuous signal both modes start from.
+struct FilteredRecording {
+  MontageSignals signals;
+  double rate_hz = 0;
+  std::vector<io::EdfAnnotation> annotations;
+};
+
+FilteredRecording read_and_filter(const RecordingJob& job, const PreprocessPreset& preset, int n_threads) {
   validate(preset);
   auto reader = io::EdfReader::open(job.path);
   const auto& header = reader.header();
@@ -259,6 +268,40 @@ io::RecordingWindows process_recording(const RecordingJob& job, const Preprocess
   chain.target_sfreq_hz = preset.resample_hz;
   chain.n_threads = n_threads;
   const double rate_hz = run_filter_chain(data, sfreq_hz, chain).sfreq_hz;
+  return {std::move(signals), rate_hz, header.annotations};
+}
+
+}  // namespace
+
+ContinuousRecording process_recording_continuous(const RecordingJob& job, const PreprocessPreset& preset,
+                                                 int n_threads) {
+  auto filtered = read_and_filter(job, preset, n_threads);
+  const auto& data = filtered.signals.data_uv;
+  ContinuousRecording out;
+  out.channel_names = filtered.signals.names;
+  for (const auto& p : filtered.signals.positions) out.channel_locations_m.push_back({p.x_m, p.y_m, p.z_m});
+  out.source_file = job.path;
+  out.sfreq_hz = filtered.rate_hz;
+  out.n_channels = static_cast<int64_t>(data.size());
+  out.n_samples = static_cast<int64_t>(data.front().size());
+  out.signal_uv.resize(static_cast<size_t>(out.n_channels * out.n_samples));
+  for (size_t c = 0; c < data.size(); ++c) {
+    float* dst = out.signal_uv.data() + c * static_cast<size_t>(out.n_samples);
+    for (int64_t t = 0; t < out.n_samples; ++t) {
+      const double v = data[c][static_cast<size_t>(t)];
+      LUMAMBA_CHECK_INPUT(std::isfinite(v), "{}: non-finite sample in channel '{}' at {:.3f} s", job.path,
+                          filtered.signals.names[c], static_cast<double>(t) / filtered.rate_hz);
+      dst[t] = static_cast<float>(v);
+    }
+  }
+  return out;
+}
+
+io::RecordingWindows process_recording(const RecordingJob& job, const PreprocessPreset& preset, int n_threads) {
+  auto filtered = read_and_filter(job, preset, n_threads);
+  const auto& signals = filtered.signals;
+  const auto& data = signals.data_uv;
+  const double rate_hz = filtered.rate_hz;
   const auto n_samples = static_cast<int64_t>(data.front().size());
   const int64_t w = preset.window_samples();
 
@@ -267,7 +310,7 @@ io::RecordingWindows process_recording(const RecordingJob& job, const Preprocess
   std::vector<int64_t> starts;
   if (preset.labels == "events") {
     std::vector<TimedEvent> events;
-    for (const auto& a : header.annotations) events.push_back({a.onset_s, a.duration_s, a.text});
+    for (const auto& a : filtered.annotations) events.push_back({a.onset_s, a.duration_s, a.text});
     for (const auto& ew : event_windows(events, preset.event_labels, rate_hz, n_samples, w)) {
       starts.push_back(ew.start);
       out.labels.push_back(ew.label);

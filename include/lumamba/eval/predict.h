@@ -22,6 +22,10 @@ struct PredictRequest {
   std::vector<std::string> preset_overrides;
   int64_t batch_size = 64;
   int n_threads = 1;                 ///< preprocessing threads (channels)
+  /// Whole-recording mode: the recording is ONE sequence (lumamba/model/long_recording.h), one
+  /// prediction per recording (predictions.csv gets one row per recording, window_start_s 0).
+  bool whole_recording = false;
+  int64_t chunk_patches = 1024;      ///< whole-recording chunk, patches
 };
 
 struct RecordingPrediction {
@@ -56,16 +60,23 @@ struct EmbedRequest {
   std::string layout;       ///< channel order of name-less reference HDF5 files
   int64_t batch_size = 64;
   int n_threads = 1;
+  /// Whole-recording mode: `embedding` (1, S, Q·E) per recording, one row per patch (below).
+  bool whole_recording = false;
+  int64_t chunk_patches = 1024;
 };
 
 struct EmbedSummary {
   int64_t n_windows = 0, dim = 0, n_recordings = 0;
-  double wall_s = 0;
+  int64_t n_patches = 0;  ///< whole-recording mode: patches over all recordings
+  double eeg_seconds = 0, wall_s = 0;
 };
 
 /// Writes `embedding` (N, Q·E) float32 (mean over the patches of each window), `window_start_s`
 /// (N,) float64 and `recording_index` (N,) int64, with the recordings' names (JSON list) in
 /// `__metadata__["recordings"]`; or a CSV with recording,window_start_s,e_0..e_{D-1}. Atomic.
+/// Whole-recording mode: `embedding` (1, S, Q·E) and `patch_start_s` (S,) for one recording, or
+/// `embedding_<i>` / `patch_start_s_<i>` per recording i for several; CSV: one row per patch
+/// (recording,patch_start_s,e_0..). Input must be EDF/BDF (HDF5 holds windows, not recordings).
 EmbedSummary run_embed(const EmbedRequest& request);
 
 }  // namespace lumamba::eval

@@ -46,6 +46,11 @@ class LuMambaImpl : public torch::nn::Cloneable<LuMambaImpl> {
   torch::Tensor encode(const torch::Tensor& signal, const torch::Tensor& channel_locations,
                        Trace* trace = nullptr);
 
+  /// Per-channel location embedding, (B, C, 3) metres -> (B, C, E): min-max normalised, NeRF
+  /// encoded, Mlp. `jitter` > 0 adds Gaussian noise of that size to the normalised positions.
+  torch::Tensor location_embedding(const torch::Tensor& channel_locations, double jitter = 0.0,
+                                   Trace* trace = nullptr);
+
   LuMambaOptions options;
   PatchEmbedNetwork patch_embed{nullptr};
   FrequencyFeatureEmbedder freq_embed{nullptr};

@@ -13,6 +13,8 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <vector>
+
 #include "lumamba/model/layers.h"
 #include "lumamba/model/trace.h"
 
@@ -40,6 +42,11 @@ torch::Tensor zscore_channels(const torch::Tensor& x);
 torch::Tensor fft_features(const torch::Tensor& patches);
 }  // namespace functional
 
+/// Statistics of one GroupNorm layer: per group mean and biased variance, (G,) float64.
+struct GroupStats {
+  torch::Tensor mean, var;
+};
+
 /// 3 × (Conv2d → GroupNorm(4, E/4) → GELU) over patches; GroupNorm statistics span the sample.
 class PatchEmbedNetworkImpl : public torch::nn::Cloneable<PatchEmbedNetworkImpl> {
  public:
@@ -47,8 +54,20 @@ class PatchEmbedNetworkImpl : public torch::nn::Cloneable<PatchEmbedNetworkImpl>
   void reset() override;
   /// (B, C, T) -> (B, C·S, E), token n = c·S + s
   torch::Tensor forward(const torch::Tensor& x);
+  /// forward with the three GroupNorm layers normalising by `stats` instead of x's own statistics
+  /// (whole-recording mode: statistics of the whole recording, applied chunk by chunk).
+  torch::Tensor forward_with_stats(const torch::Tensor& x, const std::vector<GroupStats>& stats);
+  /// What GroupNorm layer `layer` (0, 1, 2) receives for x, the layers before it normalised by
+  /// stats[0 .. layer-1]: (B, E/4, C·S, W). Feeds the streaming pass that gathers that layer's stats.
+  torch::Tensor group_norm_input(const torch::Tensor& x, const std::vector<GroupStats>& stats, int layer);
+  static constexpr int kNormLayers = 3;
   int64_t embed_dim, patch_size;
   torch::nn::Sequential proj_in{nullptr};
+
+ private:
+  // Runs proj_in; GroupNorm i uses stats[i] when given (else x's statistics); stops before
+  // GroupNorm `stop_before_norm` when >= 0 and returns its input.
+  torch::Tensor run(const torch::Tensor& x, const std::vector<GroupStats>* stats, int stop_before_norm);
 };
 TORCH_MODULE(PatchEmbedNetwork);
 

@@ -16,6 +16,13 @@
 
 namespace lumamba::model {
 
+/// What a Mamba block carries from one chunk of a long sequence to the next (inference only):
+/// the last d_conv−1 conv inputs (the first ones in reverse time) and the scan state.
+struct MambaStreamState {
+  torch::Tensor conv_context;  ///< (B, Di, d_conv−1); undefined = zeros (the sequence's padding)
+  torch::Tensor ssm_state;     ///< (B, Di, N); undefined = zeros
+};
+
 class MambaImpl : public torch::nn::Cloneable<MambaImpl> {
  public:
   explicit MambaImpl(const MambaOptions& options);
@@ -24,10 +31,19 @@ class MambaImpl : public torch::nn::Cloneable<MambaImpl> {
   /// in natural order, i.e. flip(forward(flip(x))) up to rounding, without flipped copies: the
   /// depthwise conv becomes anti-causal (flipped taps, padded on the right) and the scan runs t = L-1 … 0.
   torch::Tensor forward(const torch::Tensor& hidden_states, bool reverse = false);
+  /// One chunk of a longer sequence, (B, Lc, Dm) -> (B, Lc, Dm), continuing from `state` and
+  /// updating it. Chunks fed in order (reverse = false) or from the last to the first (reverse =
+  /// true, each chunk in natural order) give exactly forward(whole sequence, reverse) chunk by chunk.
+  torch::Tensor forward_chunk(const torch::Tensor& chunk, MambaStreamState& state, bool reverse);
   MambaOptions options;
   torch::nn::Linear in_proj{nullptr}, x_proj{nullptr}, dt_proj{nullptr}, out_proj{nullptr};
   torch::nn::Conv1d conv1d{nullptr};
   torch::Tensor A_log, D;
+
+ private:
+  /// Everything after the depthwise conv: SiLU → x_proj → dt_proj → scan → out_proj.
+  /// x_conv (B, Di, L), z (B, Di, L) -> (B, L, Dm); the scan's state in/out through `state`.
+  torch::Tensor mix(const torch::Tensor& x_conv, const torch::Tensor& z, bool reverse, MambaStreamState* state);
 };
 TORCH_MODULE(Mamba);
 

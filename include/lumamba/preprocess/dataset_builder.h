@@ -37,6 +37,19 @@ std::vector<RecordingJob> discover_recordings(const std::string& input, const Pr
 /// labels). Throws InputError naming the file and the reason. n_threads parallelises over channels.
 io::RecordingWindows process_recording(const RecordingJob& job, const PreprocessPreset& preset, int n_threads = 1);
 
+/// One recording preprocessed as a continuous signal (whole-recording mode): the same steps as
+/// process_recording up to the resampling, no windows, no labels.
+struct ContinuousRecording {
+  std::vector<std::string> channel_names;
+  std::vector<std::array<double, 3>> channel_locations_m;  ///< (C, 3)
+  std::string source_file;
+  double sfreq_hz = 0;
+  int64_t n_channels = 0, n_samples = 0;
+  std::vector<float> signal_uv;  ///< (C, T) row-major
+};
+ContinuousRecording process_recording_continuous(const RecordingJob& job, const PreprocessPreset& preset,
+                                                 int n_threads = 1);
+
 struct BuildOptions {
   std::string output_path;  ///< OUT.h5; parts go to OUT.h5.parts/
   int n_jobs = 1;           ///< recordings processed in parallel
