@@ -9,6 +9,7 @@
 #  5. lumamba evaluate    — the best checkpoint on the test runs: metrics JSON + per-window CSV
 #  6. lumamba predict     — a held-out EDF recording -> per-window probabilities + recording decision
 #  7. lumamba embed       — the same recording -> (N, 384) window embeddings (safetensors)
+#  8. lumamba embed --whole-recording — the same recording as ONE sequence -> (1, S, 384)
 # Takes a few minutes on 2 cores (fine-tuning is most of it). DEMO_EPOCHS=N changes the epochs.
 set -euo pipefail
 build=${1:-build}
@@ -50,5 +51,10 @@ echo "== 7. lumamba embed: S001R13.edf -> $out/embed_R13.safetensors"
 "$bin" embed "$data/S001R13.edf" --weights "$out/finetune/checkpoints/best.safetensors" \
   --output "$out/embed_R13.safetensors"
 
+echo
+echo "== 8. lumamba embed --whole-recording: S001R13.edf as one sequence -> $out/embed_R13_whole.safetensors"
+"$bin" embed "$data/S001R13.edf" --weights "$out/finetune/checkpoints/best.safetensors" --whole-recording \
+  --output "$out/embed_R13_whole.safetensors"
+
 echo "outputs in $out/: movement.h5, baseline.json, finetune/ (checkpoints, metrics.jsonl, test_metrics.json),"
-echo "evaluate/ (metrics.json, predictions.csv), predict/ (predictions.csv, recordings.csv, predictions.json), embed_R13.safetensors"
+echo "evaluate/ (metrics.json, predictions.csv), predict/ (predictions.csv, recordings.csv, predictions.json), embed_R13{,_whole}.safetensors"

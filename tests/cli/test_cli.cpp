@@ -10,7 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "lumamba/eval/inference.h"
+#include "lumamba/model/luna.h"
 #include "lumamba/model/weights.h"
+#include "lumamba/preprocess/dataset_builder.h"
+#include "lumamba/preprocess/preset.h"
 #include "support/golden.h"
 #include "support/tensor_compare.h"
 #include "support/tolerances.h"
@@ -101,6 +105,37 @@ TEST(CliInfo, JsonParameterCountsAndMacs) {
   EXPECT_EQ(j["runtime"]["intra_op_threads"], 2);
   EXPECT_GT(j["macs"]["total"].get<int64_t>(), j["macs"]["per_module"]["mamba_blocks"].get<int64_t>());
   EXPECT_NE(j["runtime"]["blas"].get<std::string>().find("BLAS: "), std::string::npos);
+  std::remove(out.c_str());
+}
+
+// `embed --whole-recording` on a real 2-minute recording, streamed in 3 chunks, equals the encoder
+// run once on the whole z-scored recording (same preprocessing, library calls).
+TEST(CliEmbed, WholeRecordingEqualsOneShotEncoder) {
+  const std::string edf = std::string(LUMAMBA_TEST_DATA_DIR) + "/edf/S001R03.edf";
+  const auto out = temp_path("whole.safetensors");
+  ASSERT_EQ(run("embed " + edf + " " + weights_args() + " --preset events --whole-recording --chunk-patches 300 --output " +
+                out),
+            0);
+  auto result = load_tensors(io::SafetensorsFile::open(out));
+  preprocess::RecordingJob job;
+  job.path = edf;
+  const auto rec = preprocess::process_recording_continuous(job, preprocess::builtin_preset("events"));
+  auto loaded = eval::load_model({golden_path("weights.safetensors")}, golden_path("config.json"));
+  const int64_t p = loaded.options.patch_size(), s = rec.n_samples / p;
+  ASSERT_GT(s, 600);  // several chunks of 300
+  auto signal = torch::from_blob(const_cast<float*>(rec.signal_uv.data()), {rec.n_channels, rec.n_samples},
+                                 torch::kFloat32)
+                    .narrow(1, 0, s * p);
+  auto loc = torch::empty({rec.n_channels, 3}, torch::kFloat32);
+  for (int64_t c = 0; c < rec.n_channels; ++c) {
+    for (int64_t d = 0; d < 3; ++d) loc[c][d] = rec.channel_locations_m[static_cast<size_t>(c)][static_cast<size_t>(d)];
+  }
+  torch::NoGradGuard no_grad;
+  const auto one_shot = loaded.net->encode(model::functional::zscore_channels(signal.unsqueeze(0)), loc.unsqueeze(0));
+  ASSERT_EQ(result.at("embedding").sizes(), one_shot.sizes());  // (1, S, 384)
+  EXPECT_TRUE(close_rms(result.at("embedding"), one_shot, kF32StageRmsTol));
+  ASSERT_EQ(result.at("patch_start_s").size(0), s);
+  EXPECT_DOUBLE_EQ(result.at("patch_start_s")[1].item<double>(), static_cast<double>(p) / rec.sfreq_hz);
   std::remove(out.c_str());
 }
 
