@@ -1,10 +1,16 @@
 // `lumamba bench scan`: times the fused selective scan against the reference loop, forward and
 // backward (library: lumamba/model/bench_scan.h). `lumamba bench model`: whole-model inference and
 // training throughput, GFLOP/s vs SGEMM, peak RSS (lumamba/model/bench_model.h). Results in
-// docs/performance.md.
+// docs/performance.md. `lumamba bench efficiency`: MACs, time, memory and max length of LuMamba-Tiny
+// vs the comparison encoders (lumamba/model/bench_efficiency.h, docs/efficiency.md); its trials run
+// as the hidden `lumamba bench efficiency-trial` in child processes.
 #include <fmt/format.h>
 
 #include "common.h"
+#include "lumamba/core/child_process.h"
+#include "lumamba/core/error.h"
+#include "lumamba/core/log.h"
+#include "lumamba/model/bench_efficiency.h"
 #include "lumamba/model/bench_model.h"
 #include "lumamba/model/bench_scan.h"
 
@@ -78,6 +84,82 @@ void add_bench_model(CLI::App& bench, RunFn& run) {
   sub->callback([args, &run] { run = [args] { return run_bench_model(*args); }; });
 }
 
+struct BenchEfficiencyArgs {
+  CommonArgs common;
+  std::string out_dir;
+  std::string memory_budget = "4GiB";
+  std::vector<std::string> models;
+  int repetitions = 0;          ///< 0: the preset's
+  double trial_timeout_s = 0.0;  ///< 0: the preset's
+  bool quick = false;
+  bool json = false;
+};
+
+int run_bench_efficiency(const BenchEfficiencyArgs& args) {
+  apply_common(args.common);
+  model::EfficiencyOptions options = args.quick ? model::quick_efficiency_options() : model::EfficiencyOptions();
+  options.memory_budget_bytes = parse_byte_size(args.memory_budget, "--memory-budget");
+  LUMAMBA_CHECK_INPUT(options.memory_budget_bytes > 0, "invalid --memory-budget: got '{}'; must be > 0",
+                      args.memory_budget);
+  if (!args.models.empty()) options.models = args.models;
+  if (args.repetitions > 0) options.repetitions = args.repetitions;
+  if (args.trial_timeout_s > 0.0) options.trial_timeout_s = args.trial_timeout_s;
+  if (args.common.n_threads > 0) options.n_threads = args.common.n_threads;  // else the study's default, 1
+  const auto report = model::run_efficiency_bench(options);
+  model::write_efficiency_outputs(report, args.out_dir);
+  if (args.json) fmt::print("{}\n", model::efficiency_summary_json(report));
+  else fmt::print("{}", model::efficiency_report_text(report));
+  log::info("bench efficiency: wrote efficiency.csv, efficiency.json, macs.svg, time.svg, memory.svg to {}",
+            args.out_dir);
+  return 0;
+}
+
+void add_bench_efficiency(CLI::App& bench, RunFn& run) {
+  auto args = std::make_shared<BenchEfficiencyArgs>();
+  auto* sub = bench.add_subcommand(
+      "efficiency", "LuMamba-Tiny vs LUNA-Base and LaBraM-Base: MACs, time, peak memory and max length per forward");
+  sub->add_option("--out", args->out_dir, "output folder (CSV, JSON summary, SVG plots)")->required();
+  sub->add_option("--memory-budget", args->memory_budget,
+                  "peak resident memory allowed to one trial process, e.g. 4GiB, 512MiB (default 4GiB)");
+  sub->add_flag("--quick", args->quick, "3 lengths, 3 channel counts, 1 repetition, max length searched to 320 s (CI)");
+  sub->add_option("--models", args->models, "models, the first is the reference (default lumamba_tiny,luna_base,labram_base)")
+      ->delimiter(',');
+  sub->add_option("--repetitions", args->repetitions, "timed forwards per point (median; default 3, quick 1)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--trial-timeout", args->trial_timeout_s, "seconds allowed to one trial process (default 75, quick 30)")
+      ->check(CLI::PositiveNumber);
+  sub->add_flag("--json", args->json, "print the JSON summary on stdout instead of the tables");
+  add_common_flags(*sub, args->common);
+  sub->footer("Trials run with 1 intra-op thread unless --threads is given (docs/efficiency.md).");
+  sub->callback([args, &run] { run = [args] { return run_bench_efficiency(*args); }; });
+}
+
+struct BenchEfficiencyTrialArgs {
+  CommonArgs common;
+  model::EfficiencyTrialOptions options;
+};
+
+/// The child process of `bench efficiency`: one JSON line on stdout.
+void add_bench_efficiency_trial(CLI::App& bench, RunFn& run) {
+  auto args = std::make_shared<BenchEfficiencyTrialArgs>();
+  auto* sub = bench.add_subcommand("efficiency-trial", "one trial of `bench efficiency` (internal)");
+  sub->group("");  // hidden from --help: run by `bench efficiency` in a child process
+  sub->add_option("--model", args->options.model, "model name")->required();
+  sub->add_option("--channels", args->options.channels, "channels C")->required()->check(CLI::PositiveNumber);
+  sub->add_option("--patches", args->options.patches, "patches S")->required()->check(CLI::PositiveNumber);
+  sub->add_option("--repetitions", args->options.repetitions, "timed forwards (0: the traced one only)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--point-budget-s", args->options.point_budget_s, "cap on the timed seconds");
+  add_common_flags(*sub, args->common);
+  sub->callback([args, &run] {
+    run = [args] {
+      apply_common(args->common);
+      fmt::print("{}\n", model::efficiency_trial_to_json(model::run_efficiency_trial(args->options)));
+      return 0;
+    };
+  });
+}
+
 }  // namespace
 
 void add_bench(CLI::App& app, RunFn& run) {
@@ -103,6 +185,8 @@ void add_bench(CLI::App& app, RunFn& run) {
   add_common_flags(*sub, args->common);
   sub->callback([args, &run] { run = [args] { return run_bench_scan(*args); }; });
   add_bench_model(*bench, run);
+  add_bench_efficiency(*bench, run);
+  add_bench_efficiency_trial(*bench, run);
 }
 
 }  // namespace lumamba::cli

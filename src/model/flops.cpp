@@ -1,4 +1,7 @@
-// MAC counting (see lumamba/model/flops.h). Formulas mirror the forward code module by module.
+// MAC counting (see lumamba/model/flops.h). Formulas mirror the forward code module by module and
+// count what it runs at batch 1, so that they equal the operators traced by mac_trace.h exactly
+// (tests/model/test_peers.cpp): where the code computes more or less than the textbook layer, the
+// formula follows the code and says so.
 #include "lumamba/model/flops.h"
 
 #include "lumamba/core/error.h"
@@ -14,7 +17,9 @@ int64_t MacCount::total() const {
 int64_t mamba_macs(const MambaOptions& o, int64_t l) {
   const int64_t dm = o.d_model(), di = o.d_inner(), n = o.d_state(), r = o.resolved_dt_rank();
   return l * dm * 2 * di          // in_proj
-         + l * di * o.d_conv()    // depthwise causal conv
+         // Depthwise causal conv: run with padding K−1 on both sides, L + K − 1 outputs of which
+         // the first (or, in reverse time, last) L are kept (MambaImpl::forward).
+         + (l + o.d_conv() - 1) * di * o.d_conv()
          + l * di * (r + 2 * n)   // x_proj
          + l * r * di             // dt_proj
          + 3 * l * di * n         // selective scan
@@ -45,7 +50,9 @@ MacCount count_macs(const LuMambaOptions& o, int64_t c, int64_t t) {
   m.parts.emplace_back("freq_embed", tokens * (2 * p * bins + f * 4 * f + 4 * f * e));
   m.parts.emplace_back("channel_location_embedder", c * (e * 2 * e + 2 * e * e));
   const int64_t qsa = 3 * (attention_macs(q, q, e) + 2 * q * e * ff);
-  m.parts.emplace_back("cross_attn", s * (attention_macs(q, c, e) + 2 * q * e * ff + qsa));
+  // The learned queries are the same for every patch row: MultiheadAttentionImpl::forward projects
+  // them once per forward (q·E² once, not S times), hence the (S − 1)·q·E² taken back.
+  m.parts.emplace_back("cross_attn", s * (attention_macs(q, c, e) + 2 * q * e * ff + qsa) - (s - 1) * q * e * e);
   const auto mamba = o.encoder_mamba();
   const int64_t directions = o.bidirectional() ? 2 : 1;
   m.parts.emplace_back("mamba_blocks", o.num_blocks() * directions * mamba_macs(mamba, s));

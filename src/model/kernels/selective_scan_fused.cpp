@@ -6,6 +6,7 @@
 // gradients; checked against selective_scan_ref in tests/model/test_selective_scan_fused.cpp.
 // Legend: B batch, Di d_inner, L length, N d_state.
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/torch.h>
 
@@ -236,6 +237,9 @@ ScanImpl scan_impl_from_env() {
 }
 
 SelectiveScanOutput selective_scan_with_state(const SelectiveScanArgs& args) {
+  // The MAC tracer (lumamba/model/mac_trace.h) counts the scan here, once, whichever kernel runs;
+  // the inputs are built only while a RecordFunction callback is active.
+  RECORD_FUNCTION("lumamba::selective_scan", std::vector<c10::IValue>({args.u, args.A, args.D}));
   const ScanImpl impl = scan_impl_from_env();
   if (impl != ScanImpl::kRef && fused_scan_supported(args)) return selective_scan_fused_with_state(args);
   if (impl == ScanImpl::kFused) {

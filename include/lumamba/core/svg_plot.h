@@ -1,0 +1,59 @@
+// lumamba/core/svg_plot.h — a small SVG line-plot writer with log-log axes, for the plots of
+// `lumamba bench efficiency` (MACs, time and memory against seconds of EEG).
+//
+// Why our own: gnuplot is not installed on our machines and Python is never a run-time dependency
+// (STYLE §3); the plots are a few series of ≤ 20 points on decade axes, and a runtime dependency on a
+// plotting program for three such plots is not worth it. The output is plain SVG 1.1 text that
+// browsers and Markdown viewers render.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace lumamba {
+
+struct PlotSeries {
+  std::string name;          ///< legend text
+  std::vector<double> x, y;  ///< same length; a point with a non-finite or (log axis) non-positive
+                             ///< coordinate is missing: no marker, and the line breaks there
+  /// Optional, same length: draw this point's marker hollow (e.g. "computed, not measured").
+  std::vector<bool> hollow;
+};
+
+/// A horizontal reference line across the plot (e.g. a memory budget).
+struct PlotReferenceLine {
+  double y = 0.0;
+  std::string label;
+};
+
+struct PlotOptions {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  std::string note;  ///< optional small text under the title
+  int width_px = 760;
+  int height_px = 500;
+  std::vector<PlotReferenceLine> reference_lines;
+};
+
+/// Decade bounds [10^lo, 10^hi] of a log axis covering [min_value, max_value] (both > 0): lo = floor,
+/// hi = ceil of log10, at least one decade apart.
+struct LogAxisRange {
+  int lo_exponent = 0;
+  int hi_exponent = 1;
+};
+LogAxisRange log_axis_range(double min_value, double max_value);
+
+/// Label of the decade tick 10^exponent: "0.01" … "10000" for exponents -2 … 4, "1e5", "1e-3" beyond.
+std::string decade_label(int exponent);
+
+/// The SVG document (log-log axes, decade ticks and labels, minor ticks at 2…9, one colour and marker
+/// per series, legend, title and axis labels). Series without any present point are listed in the
+/// legend only. Throws InputError when no series has a present point or when x and y (or hollow)
+/// lengths differ.
+std::string svg_log_log_plot(const std::vector<PlotSeries>& series, const PlotOptions& options);
+
+/// svg_log_log_plot written to `path` atomically (lumamba/core/atomic_file.h).
+void write_svg_log_log_plot(const std::string& path, const std::vector<PlotSeries>& series, const PlotOptions& options);
+
+}  // namespace lumamba

@@ -1,0 +1,290 @@
+// SVG log-log line plots (see lumamba/core/svg_plot.h). Elements carry classes ("xtick", "ytick",
+// "marker", "line", "legend") so that tests and style sheets can find them.
+#include "lumamba/core/svg_plot.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include "lumamba/core/atomic_file.h"
+#include "lumamba/core/error.h"
+
+namespace lumamba {
+namespace {
+
+// Layout, pixels.
+constexpr double kMarginLeft = 84.0;
+constexpr double kMarginRight = 24.0;
+constexpr double kMarginTop = 56.0;
+constexpr double kMarginBottom = 58.0;
+constexpr double kMarkerRadius = 4.0;
+constexpr double kMinorTickLength = 4.0;
+constexpr double kMajorTickLength = 7.0;
+constexpr double kLegendRowHeight = 18.0;
+/// Label every decade up to this many decades on an axis, every other decade beyond.
+constexpr int kMaxLabelledDecades = 10;
+
+// Colour-blind-safe palette (Okabe & Ito 2008) and marker shapes, in series order.
+constexpr std::array<const char*, 7> kColours = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                                 "#E69F00", "#56B4E9", "#000000"};
+enum class Marker { kCircle, kSquare, kTriangle, kDiamond, kTriangleDown };
+constexpr std::array<Marker, 5> kMarkers = {Marker::kCircle, Marker::kSquare, Marker::kTriangle, Marker::kDiamond,
+                                            Marker::kTriangleDown};
+
+std::string escape_xml(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+bool present(double x, double y) { return std::isfinite(x) && std::isfinite(y) && x > 0.0 && y > 0.0; }
+
+std::string marker_svg(Marker shape, double x, double y, const char* colour, bool hollow) {
+  const std::string paint =
+      fmt::format("fill=\"{}\" stroke=\"{}\" stroke-width=\"1.5\"", hollow ? "white" : colour, colour);
+  const double r = kMarkerRadius;
+  switch (shape) {
+    case Marker::kCircle:
+      return fmt::format("<circle class=\"marker\" cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"{:.1f}\" {}/>", x, y, r, paint);
+    case Marker::kSquare:
+      return fmt::format("<rect class=\"marker\" x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.1f}\" height=\"{:.1f}\" {}/>",
+                         x - r, y - r, 2 * r, 2 * r, paint);
+    case Marker::kTriangle:
+      return fmt::format("<path class=\"marker\" d=\"M{:.2f},{:.2f} L{:.2f},{:.2f} L{:.2f},{:.2f} Z\" {}/>", x,
+                         y - 1.2 * r, x + 1.1 * r, y + 0.8 * r, x - 1.1 * r, y + 0.8 * r, paint);
+    case Marker::kDiamond:
+      return fmt::format(
+          "<path class=\"marker\" d=\"M{:.2f},{:.2f} L{:.2f},{:.2f} L{:.2f},{:.2f} L{:.2f},{:.2f} Z\" {}/>", x,
+          y - 1.3 * r, x + r, y, x, y + 1.3 * r, x - r, y, paint);
+    case Marker::kTriangleDown:
+      return fmt::format("<path class=\"marker\" d=\"M{:.2f},{:.2f} L{:.2f},{:.2f} L{:.2f},{:.2f} Z\" {}/>", x,
+                         y + 1.2 * r, x + 1.1 * r, y - 0.8 * r, x - 1.1 * r, y - 0.8 * r, paint);
+  }
+  return {};
+}
+
+/// Maps log10(value) in [lo, hi] decades onto [from_px, to_px].
+struct LogScale {
+  LogAxisRange range;
+  double from_px = 0.0, to_px = 1.0;
+  double operator()(double value) const {
+    const double t = (std::log10(value) - range.lo_exponent) / (range.hi_exponent - range.lo_exponent);
+    return from_px + t * (to_px - from_px);
+  }
+};
+
+}  // namespace
+
+LogAxisRange log_axis_range(double min_value, double max_value) {
+  LUMAMBA_CHECK(min_value > 0.0 && max_value >= min_value, "log axis range [{}, {}]", min_value, max_value);
+  LogAxisRange r;
+  // The small tolerance keeps an exact power of ten (1000 -> 2.9999999999999996) on its own decade.
+  r.lo_exponent = static_cast<int>(std::floor(std::log10(min_value) + 1e-9));
+  r.hi_exponent = static_cast<int>(std::ceil(std::log10(max_value) - 1e-9));
+  if (r.hi_exponent <= r.lo_exponent) r.hi_exponent = r.lo_exponent + 1;
+  return r;
+}
+
+std::string decade_label(int exponent) {
+  if (exponent >= 0 && exponent <= 4)
+    return fmt::format("{}", static_cast<int64_t>(std::llround(std::pow(10.0, exponent))));
+  if (exponent == -1) return "0.1";
+  if (exponent == -2) return "0.01";
+  return fmt::format("1e{}", exponent);
+}
+
+std::string svg_log_log_plot(const std::vector<PlotSeries>& series, const PlotOptions& options) {
+  double x_min = std::numeric_limits<double>::infinity(), x_max = 0.0;
+  double y_min = std::numeric_limits<double>::infinity(), y_max = 0.0;
+  for (const auto& s : series) {
+    LUMAMBA_CHECK_INPUT(s.x.size() == s.y.size(), "plot series '{}': {} x values but {} y values", s.name, s.x.size(),
+                        s.y.size());
+    LUMAMBA_CHECK_INPUT(s.hollow.empty() || s.hollow.size() == s.x.size(),
+                        "plot series '{}': {} hollow flags for {} points", s.name, s.hollow.size(), s.x.size());
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!present(s.x[i], s.y[i])) continue;
+      x_min = std::min(x_min, s.x[i]);
+      x_max = std::max(x_max, s.x[i]);
+      y_min = std::min(y_min, s.y[i]);
+      y_max = std::max(y_max, s.y[i]);
+    }
+  }
+  LUMAMBA_CHECK_INPUT(x_max > 0.0, "plot '{}': no series has a point to draw", options.title);
+  for (const auto& line : options.reference_lines) {
+    if (line.y > 0.0 && std::isfinite(line.y)) {
+      y_min = std::min(y_min, line.y);
+      y_max = std::max(y_max, line.y);
+    }
+  }
+  const double width = options.width_px, height = options.height_px;
+  const double left = kMarginLeft, right = width - kMarginRight;
+  const double top = kMarginTop, bottom = height - kMarginBottom;
+  const LogScale sx{log_axis_range(x_min, x_max), left, right};
+  const LogScale sy{log_axis_range(y_min, y_max), bottom, top};
+
+  std::string svg = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+      "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n",
+      options.width_px, options.height_px);
+  svg += fmt::format(
+      "<text class=\"title\" x=\"{:.1f}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" "
+      "font-weight=\"bold\">{}</text>\n",
+      width / 2, escape_xml(options.title));
+  if (!options.note.empty()) {
+    svg += fmt::format(
+        "<text class=\"note\" x=\"{:.1f}\" y=\"40\" text-anchor=\"middle\" font-size=\"11\" "
+        "fill=\"#555\">{}</text>\n",
+        width / 2, escape_xml(options.note));
+  }
+
+  // Grid, ticks and labels: decades labelled, 2…9 as minor ticks.
+  svg += "<g class=\"axes\" stroke-width=\"1\">\n";
+  const auto axis = [&](const LogScale& scale, bool is_x) {
+    const int n_decades = scale.range.hi_exponent - scale.range.lo_exponent;
+    const int label_step = n_decades > kMaxLabelledDecades ? 2 : 1;
+    for (int e = scale.range.lo_exponent; e <= scale.range.hi_exponent; ++e) {
+      const double p = scale(std::pow(10.0, e));
+      if (is_x) {
+        svg += fmt::format("<line x1=\"{0:.2f}\" y1=\"{1:.2f}\" x2=\"{0:.2f}\" y2=\"{2:.2f}\" stroke=\"#ddd\"/>\n", p,
+                           top, bottom);
+        svg += fmt::format("<line x1=\"{0:.2f}\" y1=\"{1:.2f}\" x2=\"{0:.2f}\" y2=\"{2:.2f}\" stroke=\"#000\"/>\n", p,
+                           bottom, bottom + kMajorTickLength);
+        if ((e - scale.range.lo_exponent) % label_step == 0) {
+          svg += fmt::format("<text class=\"xtick\" x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"middle\">{}</text>\n", p,
+                             bottom + kMajorTickLength + 13, decade_label(e));
+        }
+      } else {
+        svg += fmt::format("<line x1=\"{1:.2f}\" y1=\"{0:.2f}\" x2=\"{2:.2f}\" y2=\"{0:.2f}\" stroke=\"#ddd\"/>\n", p,
+                           left, right);
+        svg += fmt::format("<line x1=\"{1:.2f}\" y1=\"{0:.2f}\" x2=\"{2:.2f}\" y2=\"{0:.2f}\" stroke=\"#000\"/>\n", p,
+                           left - kMajorTickLength, left);
+        if ((e - scale.range.lo_exponent) % label_step == 0) {
+          svg += fmt::format("<text class=\"ytick\" x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"end\">{}</text>\n",
+                             left - kMajorTickLength - 3, p + 4, decade_label(e));
+        }
+      }
+      if (e == scale.range.hi_exponent) break;
+      for (int m = 2; m <= 9; ++m) {
+        const double q = scale(m * std::pow(10.0, e));
+        if (is_x) {
+          svg += fmt::format("<line x1=\"{0:.2f}\" y1=\"{1:.2f}\" x2=\"{0:.2f}\" y2=\"{2:.2f}\" stroke=\"#000\"/>\n", q,
+                             bottom, bottom + kMinorTickLength);
+        } else {
+          svg += fmt::format("<line x1=\"{1:.2f}\" y1=\"{0:.2f}\" x2=\"{2:.2f}\" y2=\"{0:.2f}\" stroke=\"#000\"/>\n", q,
+                             left - kMinorTickLength, left);
+        }
+      }
+    }
+  };
+  axis(sx, true);
+  axis(sy, false);
+  svg += fmt::format(
+      "<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"none\" "
+      "stroke=\"#000\"/>\n</g>\n",
+      left, top, right - left, bottom - top);
+  svg += fmt::format("<text class=\"xlabel\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n",
+                     (left + right) / 2, height - 14, escape_xml(options.x_label));
+  svg += fmt::format(
+      "<text class=\"ylabel\" x=\"0\" y=\"0\" text-anchor=\"middle\" "
+      "transform=\"translate(18,{:.1f}) rotate(-90)\">{}</text>\n",
+      (top + bottom) / 2, escape_xml(options.y_label));
+
+  for (const auto& line : options.reference_lines) {
+    if (!(line.y > 0.0) || !std::isfinite(line.y)) continue;
+    const double p = sy(line.y);
+    svg += fmt::format(
+        "<line class=\"reference\" x1=\"{:.2f}\" y1=\"{:.2f}\" x2=\"{:.2f}\" y2=\"{:.2f}\" "
+        "stroke=\"#888\" stroke-dasharray=\"6,4\"/>\n",
+        left, p, right, p);
+    svg += fmt::format(
+        "<text class=\"reference\" x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"end\" fill=\"#555\" "
+        "font-size=\"11\">{}</text>\n",
+        right - 4, p - 4, escape_xml(line.label));
+  }
+
+  // Series: polylines broken at missing points, then markers.
+  for (size_t k = 0; k < series.size(); ++k) {
+    const auto& s = series[k];
+    const char* colour = kColours[k % kColours.size()];
+    const Marker shape = kMarkers[k % kMarkers.size()];
+    svg += fmt::format("<g class=\"series\" data-name=\"{}\">\n", escape_xml(s.name));
+    std::string points;
+    int n_points = 0;
+    const auto flush = [&] {
+      if (n_points >= 2) {
+        svg += fmt::format("<polyline class=\"line\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n",
+                           colour, points);
+      }
+      points.clear();
+      n_points = 0;
+    };
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!present(s.x[i], s.y[i])) {
+        flush();
+        continue;
+      }
+      points += fmt::format("{}{:.2f},{:.2f}", n_points > 0 ? " " : "", sx(s.x[i]), sy(s.y[i]));
+      ++n_points;
+    }
+    flush();
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!present(s.x[i], s.y[i])) continue;
+      svg += marker_svg(shape, sx(s.x[i]), sy(s.y[i]), colour, !s.hollow.empty() && s.hollow[i]) + "\n";
+    }
+    svg += "</g>\n";
+  }
+
+  // Legend, top left inside the plot (curves against length rise to the right).
+  const double legend_x = left + 10, legend_y = top + 10;
+  double legend_width = 0.0;
+  for (const auto& s : series) legend_width = std::max(legend_width, 7.0 * static_cast<double>(s.name.size()));
+  svg += fmt::format(
+      "<g class=\"legend\">\n<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+      "fill=\"white\" fill-opacity=\"0.85\" stroke=\"#aaa\"/>\n",
+      legend_x, legend_y, legend_width + 48, kLegendRowHeight * static_cast<double>(series.size()) + 8);
+  for (size_t k = 0; k < series.size(); ++k) {
+    const char* colour = kColours[k % kColours.size()];
+    const double y = legend_y + 4 + kLegendRowHeight * (static_cast<double>(k) + 0.5);
+    svg += fmt::format(
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"2\"/>\n",
+        legend_x + 6, y, legend_x + 30, y, colour);
+    std::string marker = marker_svg(kMarkers[k % kMarkers.size()], legend_x + 18, y, colour, false);
+    marker.replace(marker.find("class=\"marker\""), 14, "class=\"legend-marker\"");
+    svg += marker + "\n";
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", legend_x + 38, y + 4, escape_xml(series[k].name));
+  }
+  svg += "</g>\n</svg>\n";
+  return svg;
+}
+
+void write_svg_log_log_plot(const std::string& path, const std::vector<PlotSeries>& series,
+                            const PlotOptions& options) {
+  write_text_file_atomic(path, svg_log_log_plot(series, options));
+}
+
+}  // namespace lumamba

@@ -1,0 +1,14 @@
+// Private to src/model/peers: the factories of the comparison encoders (lumamba/model/peers.h).
+#pragma once
+
+#include <memory>
+
+#include "lumamba/model/peers.h"
+
+namespace lumamba::model::peers {
+
+std::unique_ptr<EfficiencyModel> make_lumamba_tiny();
+std::unique_ptr<EfficiencyModel> make_luna_base();
+std::unique_ptr<EfficiencyModel> make_labram_base();
+
+}  // namespace lumamba::model::peers
