@@ -3,6 +3,7 @@
 // q is scaled by 1/sqrt(head_dim) before QKᵀ, softmax in the input dtype.
 #include "lumamba/model/layers.h"
 
+#include <ATen/record_function.h>
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/linear.h>
 #include <torch/nn/init.h>
@@ -16,6 +17,36 @@
 namespace lumamba::model {
 
 namespace F = torch::nn::functional;
+
+namespace {
+// Attention products of many tiny matrices, (N, h, L, ·): LibTorch 1.13's CPU bmm makes one BLAS
+// call per matrix (~4 µs each, serial over the batch), which dominated the query self-attention
+// (L = M = num_queries = 6) at batch 64. When one matrix product has at most kTinyProduct
+// multiplications, a broadcast multiply + sum (element-wise kernels, parallel over the batch) is
+// 3-4× faster; larger products keep matmul.
+constexpr int64_t kTinyProduct = 2048;
+
+bool tiny_products(int64_t batch, int64_t l, int64_t m, int64_t k) { return batch >= 64 && l * m * k <= kTinyProduct; }
+
+/// q (N, h, L, hd) · k (N, h, M, hd)ᵀ -> (N, h, L, M)
+torch::Tensor attention_scores(const torch::Tensor& q, const torch::Tensor& k) {
+  if (tiny_products(q.size(0) * q.size(1), q.size(2), k.size(2), q.size(3))) {
+    // Counted by the MAC tracer as a (…, L, hd) x (…, hd, M) product (lumamba/model/mac_trace.h).
+    RECORD_FUNCTION("lumamba::batched_matmul", std::vector<c10::IValue>({q, k.transpose(-2, -1)}));
+    return (q.unsqueeze(3) * k.unsqueeze(2)).sum(-1);  // (N, h, L, M, hd) summed over hd
+  }
+  return torch::matmul(q, k.transpose(-2, -1));
+}
+
+/// attn (N, h, L, M) · v (N, h, M, hd) -> (N, h, L, hd)
+torch::Tensor attention_values(const torch::Tensor& attn, const torch::Tensor& v) {
+  if (tiny_products(attn.size(0) * attn.size(1), attn.size(2), attn.size(3), v.size(3))) {
+    RECORD_FUNCTION("lumamba::batched_matmul", std::vector<c10::IValue>({attn, v}));
+    return (attn.unsqueeze(-1) * v.unsqueeze(2)).sum(3);  // (N, h, L, M, hd) summed over M
+  }
+  return torch::matmul(attn, v);
+}
+}  // namespace
 
 torch::nn::LayerNorm make_layer_norm(int64_t dim) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5));
@@ -88,11 +119,11 @@ AttentionOutput MultiheadAttentionImpl::forward(const torch::Tensor& query, cons
     // (N, L, E) -> (N, h, L, hd)
     auto q = F::linear(query, w[0], b[0]).view({n, l, h, hd}).transpose(1, 2);
     auto k = F::linear(key, w[1], b[1]).view({n, m, h, hd}).transpose(1, 2);
-    scores = torch::matmul(q * scale, k.transpose(-2, -1));
+    scores = attention_scores(q * scale, k);
   }
   auto attn = torch::softmax(scores, -1);  // (N, h, L, M)
   auto attn_dropped = torch::dropout(attn, options.dropout(), is_training());
-  auto out = torch::matmul(attn_dropped, v).transpose(1, 2).reshape({n, l, e});  // (N, L, E)
+  auto out = attention_values(attn_dropped, v).transpose(1, 2).reshape({n, l, e});  // (N, L, E)
   AttentionOutput result;
   result.output = out_proj->forward(out);
   if (need_weights) result.weights = attn.mean(1);  // (N, L, M), torch averages before dropout

@@ -19,7 +19,8 @@
 namespace lumamba::model {
 namespace {
 
-enum class Op { kNone, kMm, kAddmm, kBmm, kBaddbmm, kMv, kAddmv, kDot, kConvolution, kFftR2c, kSelectiveScan };
+enum class Op { kNone, kMm, kAddmm, kBmm, kBaddbmm, kMv, kAddmv, kDot, kConvolution, kFftR2c, kSelectiveScan,
+                kBatchedMatmul };
 
 Op classify(const char* name) {
   // Most dispatched ops are not counted: one prefix test rejects them cheaply.
@@ -37,6 +38,7 @@ Op classify(const char* name) {
     return Op::kNone;
   }
   if (std::strcmp(name, "lumamba::selective_scan") == 0) return Op::kSelectiveScan;
+  if (std::strcmp(name, "lumamba::batched_matmul") == 0) return Op::kBatchedMatmul;
   return Op::kNone;
 }
 
@@ -120,6 +122,11 @@ int64_t macs_of(Op op, c10::ArrayRef<const c10::IValue> in) {
     case Op::kConvolution: return convolution_macs(in);
     case Op::kFftR2c: return fft_r2c_macs(in);
     case Op::kSelectiveScan: return selective_scan_macs(in);
+    case Op::kBatchedMatmul: {  // (…, L, K) x (…, K, M) computed without a BLAS call (layers.cpp)
+      const auto& a = tensor_arg(in, 0, "batched_matmul");
+      const auto& b = tensor_arg(in, 1, "batched_matmul");
+      return a.numel() * b.size(-1);
+    }
     case Op::kNone: break;
   }
   return 0;

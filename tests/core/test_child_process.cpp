@@ -15,7 +15,10 @@ namespace {
 constexpr int64_t kMiB = int64_t{1} << 20;
 
 TEST(ChildProcess, CapturesStdoutAndExitStatus) {
-  const auto r = run_child({"/bin/sh", "-c", "echo hi; echo oops >&2; exit 3"}, ChildLimits{0, 10.0, 0.01, true});
+  // The child lives a few poll intervals, so its own VmHWM is read at least once (a child that is
+  // already a zombie at the first poll has no VmHWM left to read; its peak is then unknown, 0).
+  const auto r = run_child({"/bin/sh", "-c", "echo hi; echo oops >&2; sleep 0.1; exit 3"},
+                           ChildLimits{0, 10.0, 0.01, true});
   EXPECT_TRUE(r.exited);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_FALSE(r.ok());
