@@ -108,35 +108,78 @@ TEST(CliInfo, JsonParameterCountsAndMacs) {
   std::remove(out.c_str());
 }
 
+// A recording preprocessed as one continuous sequence, as model inputs: signal (1, C, S·P) z-scored
+// over the whole recording and locations (1, C, 3) — what whole-recording mode must be equal to.
+struct ContinuousInputs {
+  torch::Tensor signal, locations;
+  int64_t n_patches = 0;
+  double seconds_per_patch = 0;
+};
+
+ContinuousInputs continuous_inputs(const std::string& edf, const std::string& preset, int64_t patch) {
+  preprocess::RecordingJob job;
+  job.path = edf;
+  const auto rec = preprocess::process_recording_continuous(job, preprocess::builtin_preset(preset));
+  ContinuousInputs in;
+  in.n_patches = rec.n_samples / patch;
+  in.seconds_per_patch = static_cast<double>(patch) / rec.sfreq_hz;
+  auto signal = torch::from_blob(const_cast<float*>(rec.signal_uv.data()), {rec.n_channels, rec.n_samples},
+                                 torch::kFloat32)
+                    .narrow(1, 0, in.n_patches * patch);
+  in.signal = model::functional::zscore_channels(signal.unsqueeze(0));  // copies: rec may go
+  in.locations = torch::empty({1, rec.n_channels, 3}, torch::kFloat32);
+  for (int64_t c = 0; c < rec.n_channels; ++c) {
+    for (int64_t d = 0; d < 3; ++d) {
+      in.locations[0][c][d] = rec.channel_locations_m[static_cast<size_t>(c)][static_cast<size_t>(d)];
+    }
+  }
+  return in;
+}
+
+const std::string kWholeRecordingEdf = std::string(LUMAMBA_TEST_DATA_DIR) + "/edf/S001R03.edf";
+
 // `embed --whole-recording` on a real 2-minute recording, streamed in 3 chunks, equals the encoder
 // run once on the whole z-scored recording (same preprocessing, library calls).
 TEST(CliEmbed, WholeRecordingEqualsOneShotEncoder) {
-  const std::string edf = std::string(LUMAMBA_TEST_DATA_DIR) + "/edf/S001R03.edf";
   const auto out = temp_path("whole.safetensors");
-  ASSERT_EQ(run("embed " + edf + " " + weights_args() + " --preset events --whole-recording --chunk-patches 300 --output " +
-                out),
+  ASSERT_EQ(run("embed " + kWholeRecordingEdf + " " + weights_args() +
+                " --preset events --whole-recording --chunk-patches 300 --output " + out),
             0);
   auto result = load_tensors(io::SafetensorsFile::open(out));
-  preprocess::RecordingJob job;
-  job.path = edf;
-  const auto rec = preprocess::process_recording_continuous(job, preprocess::builtin_preset("events"));
   auto loaded = eval::load_model({golden_path("weights.safetensors")}, golden_path("config.json"));
-  const int64_t p = loaded.options.patch_size(), s = rec.n_samples / p;
-  ASSERT_GT(s, 600);  // several chunks of 300
-  auto signal = torch::from_blob(const_cast<float*>(rec.signal_uv.data()), {rec.n_channels, rec.n_samples},
-                                 torch::kFloat32)
-                    .narrow(1, 0, s * p);
-  auto loc = torch::empty({rec.n_channels, 3}, torch::kFloat32);
-  for (int64_t c = 0; c < rec.n_channels; ++c) {
-    for (int64_t d = 0; d < 3; ++d) loc[c][d] = rec.channel_locations_m[static_cast<size_t>(c)][static_cast<size_t>(d)];
-  }
+  const auto in = continuous_inputs(kWholeRecordingEdf, "events", loaded.options.patch_size());
+  ASSERT_GT(in.n_patches, 600);  // several chunks of 300
   torch::NoGradGuard no_grad;
-  const auto one_shot = loaded.net->encode(model::functional::zscore_channels(signal.unsqueeze(0)), loc.unsqueeze(0));
+  const auto one_shot = loaded.net->encode(in.signal, in.locations);
   ASSERT_EQ(result.at("embedding").sizes(), one_shot.sizes());  // (1, S, 384)
   EXPECT_TRUE(close_rms(result.at("embedding"), one_shot, kF32StageRmsTol));
-  ASSERT_EQ(result.at("patch_start_s").size(0), s);
-  EXPECT_DOUBLE_EQ(result.at("patch_start_s")[1].item<double>(), static_cast<double>(p) / rec.sfreq_hz);
+  ASSERT_EQ(result.at("patch_start_s").size(0), in.n_patches);
+  EXPECT_DOUBLE_EQ(result.at("patch_start_s")[1].item<double>(), in.seconds_per_patch);
   std::remove(out.c_str());
+}
+
+// `predict --whole-recording`: one row per recording, the head's probabilities on the one-shot encoder.
+TEST(CliPredict, WholeRecordingIsOnePredictionOfTheWholeSequence) {
+  const auto out = temp_path("whole_predict");
+  std::filesystem::remove_all(out);
+  ASSERT_EQ(run("predict " + kWholeRecordingEdf + " " + weights_args() +
+                " --preset events --whole-recording --chunk-patches 300 --output " + out),
+            0);
+  std::ifstream f(out + "/predictions.json");
+  const auto j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["mode"], "whole_recording");
+  ASSERT_EQ(j["recordings"].size(), 1u);
+  const auto& r = j["recordings"][0];
+  EXPECT_EQ(r["n_windows"], 1);
+  auto loaded = eval::load_model({golden_path("weights.safetensors")}, golden_path("config.json"));
+  const auto in = continuous_inputs(kWholeRecordingEdf, "events", loaded.options.patch_size());
+  torch::NoGradGuard no_grad;
+  const auto p = torch::softmax(loaded.net->forward(in.signal, in.locations).logits, -1);  // (1, 2)
+  for (int64_t c = 0; c < 2; ++c) {
+    EXPECT_NEAR(r["mean_probabilities"][static_cast<size_t>(c)].get<double>(), p[0][c].item<double>(), 1e-4);
+  }
+  EXPECT_NEAR(r["eeg_seconds"].get<double>(), static_cast<double>(in.n_patches) * in.seconds_per_patch, 1e-9);
+  std::filesystem::remove_all(out);
 }
 
 }  // namespace
