@@ -27,6 +27,7 @@ constexpr int64_t kMinRowsPerTask = 32;
 constexpr int64_t kPackTimeBlock = 256;
 /// Channels gathered together per chunk (one 64-byte line of floats in a time-major buffer).
 constexpr int64_t kRowGroup = 16;
+static_assert(kRowGroup % kLanes == 0, "the forward runs a row group as whole vectors of kLanes rows");
 
 struct Plan {
   int np = 0;             ///< padded state width

@@ -33,37 +33,41 @@ template <typename T, int kNp>
   return pr[0] + pr[1];
 }
 
-// The three chunk loops below are kept out of line ([[gnu::noinline]]) so that inlining into the
-// drivers cannot undo the above; one call per row and chunk costs nothing next to K steps of work.
+// The chunk loops below are kept out of line ([[gnu::noinline]]) so that inlining into the
+// drivers cannot undo the above; one call per row (or lane group) and chunk costs nothing next to K
+// steps of work.
 
-/// Forward scan of one row over one chunk of `len` steps.
-///   a (Np) row of A; dt, dtu: Δ and Δ·u of step i at [i·ts] (a column of the group tile);
-///   bp, cp (len, Np) B and C of the row's batch; h (Np) state in/out; yc out: h_t·C_t at [i·ts].
+/// The forward of one chunk for kLanes rows at once, one row per vector lane: the state is (Np,
+/// kLanes) and each step reads B_t[n], C_t[n] once for all lanes, so h·C needs no horizontal sum per
+/// step (a per-row loop over the state spent most of a short chunk in that sum). at (Np, kLanes) = A of the lanes' rows; dt,
+/// dtu, yc: the group tile (row stride ts), first lane at offset 0. Lanes beyond the group's rows
+/// carry A = 0 and are never stored.
 template <typename T, int kNp>
-[[gnu::noinline]] void chunk_forward(int np_rt, int64_t len, int64_t ts, const T* __restrict a, const T* __restrict dt,
-                                     const T* __restrict dtu, const T* __restrict bp, const T* __restrict cp,
-                                     T* __restrict h, T* __restrict yc) {
+[[gnu::noinline]] void chunk_forward_lanes(int np_rt, int64_t len, int64_t ts, const T* __restrict at,
+                                           const T* __restrict dt, const T* __restrict dtu, const T* __restrict bp,
+                                           const T* __restrict cp, T* __restrict ht, T* __restrict yc) {
   const int np = kNp > 0 ? kNp : np_rt;
-  constexpr int kCap = kNp > 0 ? kNp : static_cast<int>(kScanMaxState);
-  T hl[kCap], al[kCap], da[kCap], pr[kCap];
-  for (int n = 0; n < np; ++n) {
-    hl[n] = h[n];
-    al[n] = a[n];
-  }
   for (int64_t i = 0; i < len; ++i) {
-    const T d = dt[i * ts], du = dtu[i * ts];
+    T d[kLanes], du[kLanes], y[kLanes];
+    for (int w = 0; w < kLanes; ++w) {
+      d[w] = dt[i * ts + w];
+      du[w] = dtu[i * ts + w];
+      y[w] = T(0);
+    }
     const T* __restrict b = bp + i * np;
     const T* __restrict c = cp + i * np;
-    LUMAMBA_SCAN_NO_EARLY_UNROLL
-    for (int n = 0; n < np; ++n) da[n] = exp_lane(d * al[n]);
-    LUMAMBA_SCAN_NO_EARLY_UNROLL
     for (int n = 0; n < np; ++n) {
-      hl[n] = da[n] * hl[n] + du * b[n];
-      pr[n] = hl[n] * c[n];
+      const T bn = b[n], cn = c[n];
+      T* __restrict hn = ht + n * kLanes;
+      const T* __restrict an = at + n * kLanes;
+      LUMAMBA_SCAN_NO_EARLY_UNROLL
+      for (int w = 0; w < kLanes; ++w) {
+        hn[w] = exp_lane(d[w] * an[w]) * hn[w] + du[w] * bn;
+        y[w] += hn[w] * cn;
+      }
     }
-    yc[i * ts] = lane_sum<T, kNp>(pr, np);
+    for (int w = 0; w < kLanes; ++w) yc[i * ts + w] = y[w];
   }
-  for (int n = 0; n < np; ++n) h[n] = hl[n];
 }
 
 /// Backward recomputation of one chunk from its checkpoint h0: stores every state hs (len, Np),
@@ -356,6 +360,7 @@ void forward_impl(const ScanShape& s, const ScanInputs<T>& in, const ScanForward
   run_parallel(cfg, plan.n_tasks, [&](int64_t begin, int64_t end) {
     GroupBuffers<T> r(k_chunk);
     std::vector<T> state;
+    std::vector<T> lane_a(static_cast<size_t>(np * kLanes)), lane_h(lane_a.size());  // (Np, kLanes)
     for (int64_t task = begin; task < end; ++task) {
       const auto [b, d0, d1] = task_rows(plan, s.d_inner, task);
       state.assign(static_cast<size_t>((d1 - d0) * np), T(0));  // (rows, Np)
@@ -374,14 +379,26 @@ void forward_impl(const ScanShape& s, const ScanInputs<T>& in, const ScanForward
           const int64_t gc = std::min<int64_t>(kRowGroup, d1 - g0);
           load_group(s, in, cfg, b, g0, gc, t0, len, /*with_grad=*/false, r);
           prefetch_next_group(s, in, View3<const T>{}, cfg, b, d0, d1, g0, k + 1, n_chunks, t0, len);
-          for (int64_t g = 0; g < gc; ++g) {
-            const int64_t d = g0 + g;
-            T* h = state.data() + (d - d0) * np;
-            if (out.checkpoints != nullptr) {
-              std::copy(h, h + np, out.checkpoints + ((b * s.d_inner + d) * n_chunks + k) * np);
+          for (int64_t w0 = 0; w0 < gc; w0 += kLanes) {
+            // kLanes rows per call, transposed to (Np, kLanes) and back (np·kLanes copies per chunk).
+            const int64_t wc = std::min<int64_t>(kLanes, gc - w0);
+            for (int64_t w = 0; w < kLanes; ++w) {
+              const T* a_row = pk.a.data() + (g0 + w0 + w) * np;
+              const T* h_row = state.data() + (g0 + w0 + w - d0) * np;
+              for (int n = 0; n < np; ++n) {
+                lane_a[n * kLanes + w] = w < wc ? a_row[n] : T(0);
+                lane_h[n * kLanes + w] = w < wc ? h_row[n] : T(0);
+              }
+              if (w < wc && out.checkpoints != nullptr) {
+                std::copy(h_row, h_row + np, out.checkpoints + ((b * s.d_inner + g0 + w0 + w) * n_chunks + k) * np);
+              }
             }
-            chunk_forward<T, kNp>(np, len, kRowGroup, pk.a.data() + d * np, r.dt.data() + g, r.dtu.data() + g, bp,
-                                  cp, h, r.yc.data() + g);
+            chunk_forward_lanes<T, kNp>(np, len, kRowGroup, lane_a.data(), r.dt.data() + w0, r.dtu.data() + w0, bp,
+                                        cp, lane_h.data(), r.yc.data() + w0);
+            for (int64_t w = 0; w < wc; ++w) {
+              T* h_row = state.data() + (g0 + w0 + w - d0) * np;
+              for (int n = 0; n < np; ++n) h_row[n] = lane_h[n * kLanes + w];
+            }
           }
           // y = (h·C + D·u) · SiLU(z) over the tile.
           const T* __restrict u = r.u.data();
