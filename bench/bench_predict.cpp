@@ -16,9 +16,7 @@
 // Example:
 //   env -u OPENBLAS_CORETYPE build-predict/bench/bench_predict --minutes 60 --threads 1 --edf /tmp/long.edf
 #include <ATen/Parallel.h>
-#include <dlfcn.h>
 #include <edflib.h>
-#include <malloc.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -37,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "lumamba/core/memory.h"
 #include "lumamba/eval/predict.h"
 #include "lumamba/model/bench_harness.h"
 #include "lumamba/model/lumamba.h"
@@ -152,37 +151,6 @@ void write_checkpoint(const std::string& path) {
         R"({"name":"bench","target":"multiclass","n_classes":2,"class_names":["normal","abnormal"]})"}});
 }
 
-// Hands the allocator's cached free pages back (tcmalloc when loaded, glibc), as bench_model does,
-// so that the peak starts from live memory only.
-void release_free_memory() {
-  using ReleaseFn = void (*)();
-  if (auto* release = reinterpret_cast<ReleaseFn>(dlsym(RTLD_DEFAULT, "MallocExtension_ReleaseFreeMemory"))) {
-    release();
-  }
-  malloc_trim(0);
-}
-
-// Resets the peak RSS (VmHWM) to the current RSS (Linux >= 4.0).
-bool reset_peak_rss() {
-  release_free_memory();
-  std::ofstream f("/proc/self/clear_refs");
-  f << "5";
-  f.flush();
-  return static_cast<bool>(f);
-}
-
-double status_mib(const char* key) {  // VmHWM / VmRSS, kB → MiB
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  const size_t n = std::strlen(key);
-  while (std::getline(f, line)) {
-    if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':') {
-      return std::stod(line.substr(n + 1)) / 1024.0;
-    }
-  }
-  return -1;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -213,17 +181,17 @@ int main(int argc, char** argv) {
       lumamba::preprocess::apply_preset_overrides(preset, preset_overrides);
       lumamba::preprocess::RecordingJob job;
       job.path = edf;
-      reset_peak_rss();
-      const double base = status_mib("VmRSS");
+      lumamba::reset_peak_resident_memory();
+      const double base = lumamba::read_resident_memory().rss_mib();
       preprocess_s = lumamba::model::time_ms([&] {
                        const auto rec = lumamba::preprocess::process_recording(job, preset, a.preprocess_threads);
                        windows = rec.n_windows;
                      }) * 1e-3;
-      preprocess_peak_mib = status_mib("VmHWM") - base;
+      preprocess_peak_mib = lumamba::read_resident_memory().peak_mib() - base;
     }
 
-    const bool reset_ok = reset_peak_rss();
-    const double rss_before = status_mib("VmRSS");
+    const bool reset_ok = lumamba::reset_peak_resident_memory();
+    const double rss_before = lumamba::read_resident_memory().rss_mib();
     double eeg_seconds = 0, wall_s = 0;
     bool failed = false;
     if (a.embed) {
@@ -257,7 +225,7 @@ int main(int argc, char** argv) {
       failed = !summary.failures.empty();
       if (!summary.recordings.empty() && !a.whole_recording) windows = summary.recordings.front().n_windows;
     }
-    const double peak = status_mib("VmHWM");
+    const double peak = lumamba::read_resident_memory().peak_mib();
 
     std::ostringstream j;
     j.precision(4);

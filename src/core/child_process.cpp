@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "lumamba/core/error.h"
+#include "lumamba/core/memory.h"
 
 extern char** environ;  // NOLINT: POSIX, passed to posix_spawnp unchanged
 
@@ -87,34 +88,6 @@ void drain(FileDescriptor& fd, std::string& out) {
   }
 }
 
-/// VmRSS and VmHWM (its high-water mark) of a process, bytes; -1 when they cannot be read (the
-/// process is gone or a zombie).
-struct Resident {
-  int64_t rss = -1;
-  int64_t peak = -1;
-};
-
-int64_t status_field_bytes(const char* status, const char* field) {
-  const char* line = std::strstr(status, field);
-  if (line == nullptr) return -1;
-  return std::strtoll(line + std::strlen(field), nullptr, 10) * kBytesPerKiB;  // "\nVmRSS:     1234 kB"
-}
-
-Resident resident_bytes(const std::string& path) {
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return {};
-  std::array<char, 8192> buffer{};
-  size_t size = 0;
-  while (size < buffer.size() - 1) {
-    const ssize_t n = ::read(fd.get(), buffer.data() + size, buffer.size() - 1 - size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    size += static_cast<size_t>(n);
-  }
-  buffer[size] = '\0';
-  return {status_field_bytes(buffer.data(), "\nVmRSS:"), status_field_bytes(buffer.data(), "\nVmHWM:")};
-}
-
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -154,10 +127,9 @@ ChildResult run_child(const std::vector<std::string>& argv, const ChildLimits& l
 
   ChildResult result;
   const int poll_ms = std::max(1, static_cast<int>(std::lround(limits.poll_interval_s * 1e3)));
-  const std::string child_status_path = fmt::format("/proc/{}/status", pid);
   // posix_spawn returns once the child has exec'd (vfork semantics), so this first read is of the
   // child's own image even when it exits before the first poll interval ends.
-  int64_t polled_peak = std::max<int64_t>(0, resident_bytes(child_status_path).peak);
+  int64_t polled_peak = std::max<int64_t>(0, read_resident_memory(pid).peak_bytes);
   int status = 0;
   struct rusage usage {};
   bool killed = false;
@@ -176,10 +148,10 @@ ChildResult run_child(const std::vector<std::string>& argv, const ChildLimits& l
       throw InternalError(fmt::format("wait4({}) failed: {}", pid, std::strerror(errno)));
     }
     if (killed) continue;  // wait for the kernel to reap it
-    const Resident resident = resident_bytes(child_status_path);
-    const int64_t rss = resident.rss;
+    const ResidentMemory resident = read_resident_memory(pid);
+    const int64_t rss = resident.rss_bytes;
     result.max_polled_rss_bytes = std::max(result.max_polled_rss_bytes, rss);
-    polled_peak = std::max(polled_peak, resident.peak);
+    polled_peak = std::max(polled_peak, resident.peak_bytes);
     if (limits.memory_bytes > 0 && rss > limits.memory_bytes) {
       result.killed_for_memory = killed = true;
       ::kill(pid, SIGKILL);
@@ -198,7 +170,7 @@ ChildResult run_child(const std::vector<std::string>& argv, const ChildLimits& l
   // posix_spawn child runs in our address space. So it is the child's own peak only when it is above
   // our own high-water mark (read now: it only grows, so it bounds the one at spawn time); otherwise
   // the polled VmHWM of the child is.
-  const int64_t parent_peak = resident_bytes("/proc/self/status").peak;
+  const int64_t parent_peak = read_resident_memory().peak_bytes;
   result.rusage_maxrss_bytes = static_cast<int64_t>(usage.ru_maxrss) * kBytesPerKiB;  // Linux: KiB
   result.peak_rss_bytes =
       std::max(polled_peak, result.rusage_maxrss_bytes > parent_peak ? result.rusage_maxrss_bytes : 0);

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -20,6 +19,7 @@
 
 #include "lumamba/core/child_process.h"
 #include "lumamba/core/error.h"
+#include "lumamba/core/memory.h"
 #include "lumamba/core/log.h"
 #include "lumamba/core/progress.h"
 #include "lumamba/model/bench_harness.h"
@@ -30,7 +30,6 @@
 namespace lumamba::model {
 namespace {
 
-constexpr double kKiBPerMiB = 1024.0;
 constexpr double kBytesPerMiB = 1024.0 * 1024.0;
 /// Electrodes of the random montage lie on a sphere of this radius (a head, metres).
 constexpr double kHeadRadiusM = 0.1;
@@ -39,22 +38,6 @@ constexpr double kHeadRadiusM = 0.1;
 constexpr const char* kAllocationFailureMarkers[] = {"can't allocate memory", "bad_alloc", "Cannot allocate memory"};
 /// Lines of a failing child's stderr kept in the note.
 constexpr size_t kNoteStderrChars = 300;
-
-/// VmRSS and VmHWM of this process, MiB (NaN when /proc is unavailable).
-struct SelfMemory {
-  double rss_mib = std::numeric_limits<double>::quiet_NaN();
-  double peak_mib = std::numeric_limits<double>::quiet_NaN();
-};
-SelfMemory self_memory() {
-  SelfMemory m;
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) m.rss_mib = static_cast<double>(std::stoll(line.substr(6))) / kKiBPerMiB;
-    if (line.rfind("VmHWM:", 0) == 0) m.peak_mib = static_cast<double>(std::stoll(line.substr(6))) / kKiBPerMiB;
-  }
-  return m;
-}
 
 /// What the parent needs to know of a model before running it.
 struct ModelMeta {
@@ -231,7 +214,7 @@ EfficiencyTrialResult run_efficiency_trial(const EfficiencyTrialOptions& options
   LUMAMBA_CHECK_INPUT(options.channels >= 1 && options.patches >= 1,
                       "efficiency trial: channels {} and patches {} must be >= 1", options.channels, options.patches);
   EfficiencyTrialResult r;
-  r.rss_start_mib = self_memory().rss_mib;
+  r.rss_start_mib = read_resident_memory().rss_mib();
   torch::manual_seed(options.seed);
   auto model = peers::make_efficiency_model(options.model);
   r.model = model->name();
@@ -246,7 +229,7 @@ EfficiencyTrialResult run_efficiency_trial(const EfficiencyTrialOptions& options
   const torch::Tensor signal = torch::randn({1, options.channels, r.samples});  // (1, C, S·P)
   torch::Tensor locations = torch::randn({1, options.channels, 3});             // (1, C, 3)
   locations = locations / locations.norm(2, /*dim=*/-1, /*keepdim=*/true) * kHeadRadiusM;
-  r.rss_before_forward_mib = self_memory().rss_mib;
+  r.rss_before_forward_mib = read_resident_memory().rss_mib();
 
   torch::Tensor out;
   const auto forward = [&] { out = model->forward(signal, locations); };
@@ -269,7 +252,7 @@ EfficiencyTrialResult run_efficiency_trial(const EfficiencyTrialOptions& options
     r.min_ms = t.min_ms;
     r.repetitions = t.repetitions;
   }
-  r.peak_rss_mib = self_memory().peak_mib;
+  r.peak_rss_mib = read_resident_memory().peak_mib();
   return r;
 }
 

@@ -7,19 +7,17 @@
 #include "lumamba/model/bench_model.h"
 
 #include <ATen/Parallel.h>
-#include <dlfcn.h>
 #include <fmt/format.h>
-#include <malloc.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "lumamba/core/blas.h"
 #include "lumamba/core/compat.h"
 #include "lumamba/core/error.h"
+#include "lumamba/core/memory.h"
 #include "lumamba/core/log.h"
 #include "lumamba/model/fmt_shape.h"
 
@@ -31,49 +29,9 @@ namespace {
 constexpr double kBatchCheckRelTol = 1e-4;
 /// SGEMM calls per round of the interleaved measurement (each is short next to a forward).
 constexpr int kSgemmPerRound = 3;
-constexpr double kKiBPerMiB = 1024.0;
 
 double ratio(double num, double den) { return den > 0.0 ? num / den : 0.0; }
 
-
-/// VmHWM / VmRSS of this process in KiB (-1 when /proc is unavailable).
-struct ResidentKiB {
-  int64_t peak = -1;
-  int64_t current = -1;
-};
-
-ResidentKiB read_resident() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  ResidentKiB r;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) r.peak = std::stoll(line.substr(6));
-    if (line.rfind("VmRSS:", 0) == 0) r.current = std::stoll(line.substr(6));
-  }
-  return r;
-}
-
-/// Hands the allocator's cached free pages back to the kernel, so that the resident set the peak
-/// starts from holds live memory only: tcmalloc (when loaded) keeps freed spans resident otherwise,
-/// glibc keeps its top-of-heap and arena slack.
-void release_free_memory() {
-  using ReleaseFn = void (*)();
-  if (auto* release = reinterpret_cast<ReleaseFn>(dlsym(RTLD_DEFAULT, "MallocExtension_ReleaseFreeMemory"))) {
-    release();
-  }
-  malloc_trim(0);
-}
-
-/// Resets the kernel's resident high-water mark (VmHWM) to the current RSS: writing "5" to
-/// /proc/<pid>/clear_refs does exactly that (Documentation/filesystems/proc.rst, Linux >= 4.0).
-/// Cheaper and safer than forking a child (LibTorch's OpenMP pool does not survive fork).
-bool reset_peak_resident() {
-  std::ofstream out("/proc/self/clear_refs");
-  if (!out) return false;
-  out << "5";
-  out.flush();
-  return static_cast<bool>(out);
-}
 
 double max_rel_diff(const torch::Tensor& a, const torch::Tensor& ref) {
   const double scale = ref.abs().max().item<double>();
@@ -193,13 +151,12 @@ ModelBenchResult run_model_bench(const ModelBenchOptions& o) {
     // Peak RSS of the training phase only: drop what the check left in the allocator's caches, reset
     // the kernel's high-water mark, run the steps (warm-up included: the first AdamW step allocates
     // the moments), read VmHWM.
-    release_free_memory();
-    const bool reset = reset_peak_resident();
-    const auto before = read_resident();
+    const bool reset = reset_peak_resident_memory();
+    const auto before = read_resident_memory();
     res.train_step = measure(step, o.train_plan);
-    const auto after = read_resident();
-    res.peak_rss_mib = static_cast<double>(after.peak) / kKiBPerMiB;
-    res.rss_before_train_mib = static_cast<double>(before.current) / kKiBPerMiB;
+    const auto after = read_resident_memory();
+    res.peak_rss_mib = after.peak_mib();
+    res.rss_before_train_mib = before.rss_mib();
     res.peak_rss_method = reset ? "VmHWM after allocator release + writing 5 to /proc/self/clear_refs"
                                 : "VmHWM since process start (clear_refs not writable)";
     if (!reset) log::warn("bench model: cannot reset VmHWM; peak_rss_mib includes the earlier phases");
