@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -62,13 +63,21 @@ struct WindowTensors {
   torch::Tensor locations;  // (N, C, 3)
 };
 
+// Electrode positions (C, 3) in metres as a float32 tensor.
+torch::Tensor locations_tensor(const std::vector<std::array<double, 3>>& positions_m) {
+  const auto c = static_cast<int64_t>(positions_m.size());
+  auto loc = torch::empty({c, 3}, torch::kFloat32);
+  auto acc = loc.accessor<float, 2>();
+  for (int64_t i = 0; i < c; ++i) {
+    for (int64_t d = 0; d < 3; ++d) acc[i][d] = static_cast<float>(positions_m[static_cast<size_t>(i)][static_cast<size_t>(d)]);
+  }
+  return loc;
+}
+
 WindowTensors to_tensors(const io::RecordingWindows& rec) {
   const int64_t n = rec.n_windows, c = rec.n_channels, t = rec.n_samples;
   auto signal = torch::from_blob(const_cast<float*>(rec.signal_uv.data()), {n, c, t}, torch::kFloat32);
-  auto loc = torch::empty({c, 3}, torch::kFloat32);
-  for (int64_t i = 0; i < c; ++i) {
-    for (int64_t d = 0; d < 3; ++d) loc[i][d] = rec.channel_locations_m[static_cast<size_t>(i)][static_cast<size_t>(d)];
-  }
+  auto loc = locations_tensor(rec.channel_locations_m);
   return {model::functional::zscore_channels(signal), loc.unsqueeze(0).expand({n, c, 3}).contiguous()};
 }
 
@@ -94,11 +103,7 @@ std::vector<preprocess::RecordingJob> jobs_for(const std::string& input, const p
 std::pair<torch::Tensor, torch::Tensor> continuous_tensors(const preprocess::ContinuousRecording& rec) {
   auto signal = torch::from_blob(const_cast<float*>(rec.signal_uv.data()), {rec.n_channels, rec.n_samples},
                                  torch::kFloat32);
-  auto loc = torch::empty({rec.n_channels, 3}, torch::kFloat32);
-  for (int64_t i = 0; i < rec.n_channels; ++i) {
-    for (int64_t d = 0; d < 3; ++d) loc[i][d] = rec.channel_locations_m[static_cast<size_t>(i)][static_cast<size_t>(d)];
-  }
-  return {signal, loc};
+  return {signal, locations_tensor(rec.channel_locations_m)};
 }
 
 model::WholeRecordingOptions whole_options(int64_t chunk_patches) {
