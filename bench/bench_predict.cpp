@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "lumamba/core/blas.h"
 #include "lumamba/core/memory.h"
 #include "lumamba/eval/predict.h"
 #include "lumamba/model/bench_harness.h"
@@ -154,6 +155,7 @@ void write_checkpoint(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lumamba::reexec_with_fast_openblas_core(argv);  // before any BLAS call (lumamba/core/blas.h)
   const Args a = parse(argc, argv);
   try {
     lumamba::model::configure_threads(a.threads);

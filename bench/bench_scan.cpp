@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "lumamba/core/blas.h"
 #include "lumamba/model/bench_harness.h"
 #include "lumamba/model/bench_scan.h"
 #include "lumamba/model/kernels/selective_scan_cpu.h"
@@ -97,6 +98,7 @@ BENCHMARK(BM_ScanLoopBackward)->Name("BM_ScanLoopBackward_long")->Apply(loop_lon
 }  // namespace
 
 int main(int argc, char** argv) {
+  lumamba::reexec_with_fast_openblas_core(argv);  // before any BLAS call (lumamba/core/blas.h)
   // --threads=N is ours (pinned before anything runs, STYLE §11); the rest goes to Google Benchmark.
   int n_threads = 1;
   int out_argc = 0;

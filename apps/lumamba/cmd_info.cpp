@@ -64,6 +64,9 @@ int run_info(const InfoArgs& args) {
   j["runtime"]["intra_op_threads"] = runtime.intra_op_threads;
   j["runtime"]["torch_version"] = runtime.torch_version;
   j["runtime"]["tcmalloc"] = runtime.tcmalloc_loaded;
+  j["runtime"]["openblas_core"] = runtime.blas.core;
+  j["runtime"]["openblas_coretype"] = runtime.openblas_coretype;
+  j["runtime"]["openblas_core_switch"] = runtime.openblas_core_switch;
   if (args.json) {
     fmt::print("{}\n", j.dump(2));
     return 0;

@@ -6,10 +6,12 @@
 #include <cstdio>
 
 #include "common.h"
+#include "lumamba/core/blas.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
 
 int main(int argc, char** argv) {
+  lumamba::reexec_with_fast_openblas_core(argv);  // before any BLAS call: OpenBLAS reads its core once
   CLI::App app{"lumamba — LuMamba EEG foundation model (C++/LibTorch)"};
   app.require_subcommand(1);
   lumamba::cli::RunFn run;

@@ -4,6 +4,13 @@
 #include <dlfcn.h>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -55,7 +62,8 @@ BlasInfo detect_blas() {
       }
     }
     if (auto get_core = find_symbol<ConfigFn>("openblas_get_corename")) {
-      info.detail += fmt::format(" core={}", get_core());
+      info.core = get_core();
+      info.detail += fmt::format(" core={}", info.core);
     }
     if (auto get_threads = find_symbol<ThreadsFn>("openblas_get_num_threads")) {
       info.n_threads = get_threads();
@@ -78,6 +86,49 @@ BlasInfo detect_blas() {
     info.is_reference = true;
   }
   return info;
+}
+
+// Env var that carries "detected -> chosen" across the re-exec (for the report, and so that a
+// second start never re-executes again).
+constexpr const char* kCoreSwitchEnv = "LUMAMBA_OPENBLAS_CORE_SWITCH";
+
+std::string openblas_core_override(const std::string& detected_core, bool has_avx512, bool has_avx2_fma) {
+  // OpenBLAS's generic x86-64 kernel sets: what DYNAMIC_ARCH falls back to for an unknown CPU.
+  static constexpr std::array<const char*, 6> kGeneric = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom"};
+  bool generic = false;
+  for (const char* g : kGeneric) generic = generic || detected_core == g;
+  if (!generic) return "";
+  if (has_avx512) return "SkylakeX";
+  if (has_avx2_fma) return "Haswell";
+  return "";
+}
+
+void reexec_with_fast_openblas_core(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr || std::getenv(kCoreSwitchEnv) != nullptr) return;
+  if (const char* keep = std::getenv("LUMAMBA_KEEP_BLAS_CORE"); keep != nullptr && std::strcmp(keep, "0") != 0) return;
+  const BlasInfo info = detect_blas();
+  if (info.name != "OpenBLAS" || info.core.empty()) return;
+#if defined(__x86_64__) && defined(__GNUC__)
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  const bool avx512 = false, avx2 = false;
+#endif
+  const std::string core = openblas_core_override(info.core, avx512, avx2);
+  if (core.empty()) return;
+  setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+  setenv(kCoreSwitchEnv, (info.core + " -> " + core).c_str(), 1);
+  execv("/proc/self/exe", argv);
+  // Still here: exec failed; carry on with the slow kernels, and say so.
+  std::fprintf(stderr, "[lumamba warn] could not re-execute with OPENBLAS_CORETYPE=%s (%s); OpenBLAS keeps its %s kernels\n",
+               core.c_str(), std::strerror(errno), info.core.c_str());
+  unsetenv("OPENBLAS_CORETYPE");
+}
+
+std::string openblas_core_switch() {
+  const char* v = std::getenv(kCoreSwitchEnv);
+  return v != nullptr ? v : "";
 }
 
 std::string describe_blas(const BlasInfo& info) {

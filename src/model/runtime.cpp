@@ -36,6 +36,7 @@ RuntimeReport runtime_report() {
     }
   }
   if (const char* v = std::getenv("OPENBLAS_CORETYPE")) r.openblas_coretype = v;
+  r.openblas_core_switch = openblas_core_switch();
   r.cuda_available = torch::cuda::is_available();
   return r;
 }
@@ -47,7 +48,13 @@ std::vector<std::string> describe(const RuntimeReport& r) {
                               r.intra_op_threads, r.hardware_threads, r.inter_op_threads));
   lines.push_back(fmt::format("LibTorch: {}, CUDA available: {}", r.torch_version, r.cuda_available ? "yes" : "no"));
   lines.push_back(fmt::format("allocator: {}", r.tcmalloc_loaded ? "tcmalloc_minimal" : "glibc malloc"));
-  lines.push_back(fmt::format("OPENBLAS_CORETYPE: {}", r.openblas_coretype.empty() ? "(unset)" : r.openblas_coretype));
+  if (!r.openblas_core_switch.empty()) {
+    lines.push_back(fmt::format("OPENBLAS_CORETYPE: {} (set by lumamba: OpenBLAS fell back to generic kernels, {}; "
+                                "LUMAMBA_KEEP_BLAS_CORE=1 keeps them)",
+                                r.openblas_coretype, r.openblas_core_switch));
+  } else {
+    lines.push_back(fmt::format("OPENBLAS_CORETYPE: {}", r.openblas_coretype.empty() ? "(unset)" : r.openblas_coretype));
+  }
   return lines;
 }
 

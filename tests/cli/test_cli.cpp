@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "lumamba/core/blas.h"
 #include "lumamba/eval/inference.h"
 #include "lumamba/model/luna.h"
 #include "lumamba/model/weights.h"
@@ -105,6 +106,35 @@ TEST(CliInfo, JsonParameterCountsAndMacs) {
   EXPECT_EQ(j["runtime"]["intra_op_threads"], 2);
   EXPECT_GT(j["macs"]["total"].get<int64_t>(), j["macs"]["per_module"]["mamba_blocks"].get<int64_t>());
   EXPECT_NE(j["runtime"]["blas"].get<std::string>().find("BLAS: "), std::string::npos);
+  std::remove(out.c_str());
+}
+
+// The OpenBLAS core: a preset OPENBLAS_CORETYPE is kept as it is; without one, lumamba never runs on
+// OpenBLAS's generic SSE3 fallback on a CPU with AVX2+FMA (the Prescott case, 5x slower SGEMM).
+// The test never unsets the variable itself (machines may set it on purpose).
+TEST(CliInfo, OpenblasCoreIsPresetOrNotAGenericFallback) {
+  const auto out = temp_path("info_core.json");
+  ASSERT_EQ(run("info --json", out), 0);
+  std::ifstream f(out);
+  const auto j = nlohmann::json::parse(f);
+  const auto core = j["runtime"]["openblas_core"].get<std::string>();
+  if (core.empty()) GTEST_SKIP() << "the BLAS behind libtorch is not OpenBLAS: " << j["runtime"]["blas"];
+  if (const char* preset = std::getenv("OPENBLAS_CORETYPE"); preset != nullptr && *preset != '\0') {
+    EXPECT_EQ(j["runtime"]["openblas_coretype"], preset);
+    EXPECT_EQ(j["runtime"]["openblas_core_switch"], "");
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    EXPECT_EQ(openblas_core_override(core, false, true), "") << "still on a generic core: " << core;
+  }
+  // An explicit choice in the child's environment is respected (Haswell kernels run on any AVX2 CPU).
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    const std::string cmd = "OPENBLAS_CORETYPE=Haswell " + std::string(LUMAMBA_CLI_PATH) + " info --json > " + out +
+                            " 2> " + temp_path("stderr.txt");
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    std::ifstream g(out);
+    const auto k = nlohmann::json::parse(g);
+    EXPECT_EQ(k["runtime"]["openblas_core"], "Haswell");
+    EXPECT_EQ(k["runtime"]["openblas_core_switch"], "");
+  }
   std::remove(out.c_str());
 }
 

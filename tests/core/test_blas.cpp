@@ -27,5 +27,16 @@ TEST(Blas, DetectsTheLibraryBehindLibblas) {
   dlclose(handle);
 }
 
+// The fallback table: only OpenBLAS's generic SSE3 cores are replaced, and only by a kernel set the
+// CPU can run; a core OpenBLAS picked on purpose (or one a user preset) is never touched.
+TEST(Blas, ReplacesOnlyGenericOpenblasCores) {
+  EXPECT_EQ(openblas_core_override("Prescott", true, true), "SkylakeX");
+  EXPECT_EQ(openblas_core_override("Nehalem", false, true), "Haswell");
+  EXPECT_EQ(openblas_core_override("Core2", false, false), "");
+  EXPECT_EQ(openblas_core_override("SkylakeX", true, true), "");
+  EXPECT_EQ(openblas_core_override("Zen", false, true), "");
+  EXPECT_EQ(openblas_core_override("Haswell", true, true), "");
+}
+
 }  // namespace
 }  // namespace lumamba

@@ -26,6 +26,7 @@ struct RuntimeReport {
   BlasInfo blas;
   bool tcmalloc_loaded = false;
   std::string openblas_coretype;  ///< value of OPENBLAS_CORETYPE, "" when unset
+  std::string openblas_core_switch;  ///< "Prescott -> SkylakeX" when lumamba chose the core, else ""
   bool cuda_available = false;
 };
 
