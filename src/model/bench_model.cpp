@@ -90,6 +90,32 @@ std::vector<StageTiming> profile_forward_stages(LuMamba& model, const torch::Ten
     tokens = with_location.transpose(1, 2).reshape({b * s, c, e});
   });
   time_stage("cross_attn", [&] { queries = model->cross_attn->forward(tokens, nullptr).queries; });
+  {
+    // The parts of CrossAttentionBlockImpl::forward (luna.cpp), replayed.
+    auto& xa = *model->cross_attn;
+    const int64_t rows = tokens.size(0);
+    torch::Tensor keys, values, attn_out, ffn_out;
+    time_stage("cross_attn.kv_norm", [&] {
+      keys = xa.keys_norm->forward(tokens);
+      values = xa.values_norm->forward(tokens);
+    });
+    time_stage("cross_attn.attention", [&] {
+      auto q = xa.queries_norm->forward(xa.query_embed).expand({rows, xa.num_queries, xa.embed_dim});
+      attn_out = xa.cross_attention->forward(q, keys, values).output;
+    });
+    time_stage("cross_attn.ffn", [&] { ffn_out = xa.ffn->forward(attn_out) + attn_out; });
+    time_stage("cross_attn.query_self_attn", [&] {
+      auto y = ffn_out;
+      for (const auto& layer : *xa.query_self_attn->layers) y = layer->as<TransformerEncoderLayer>()->forward(y);
+    });
+  }
+  {
+    // One Mamba direction of block 0, and its selective scan alone (the rest is GEMMs, conv, SiLU).
+    auto x = queries.reshape({b, s, o.d_model()});
+    auto normed = model->norm_layers[0]->as<torch::nn::LayerNorm>()->forward(x);
+    auto& mamba = *model->mamba_blocks[0]->as<MambaWrapper>()->mamba_fwd;
+    time_stage("mamba_blocks.one_direction", [&] { mamba.forward(normed); });
+  }
   time_stage("mamba_blocks", [&] {
     auto x = queries.reshape({b, s, o.d_model()});  // (B, S, D)
     for (int64_t i = 0; i < o.num_blocks(); ++i) {
