@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   }
   at::set_num_threads(n_threads);
   benchmark::AddCustomContext("threads", std::to_string(at::get_num_threads()));
-  benchmark::AddCustomContext("scan_isa", lumamba::model::kernels::scan_kernel_isa());
+  benchmark::AddCustomContext("scan_isa", lumamba::model::fused_scan_isa());
   {
     // Check before timing: fused vs loop on a short case of the benchmarked shape.
     ScanBenchOptions o;

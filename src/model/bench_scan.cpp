@@ -106,7 +106,7 @@ ScanBenchResult run_scan_bench(const ScanBenchOptions& options) {
   ScanBenchResult res;
   res.options = options;
   res.n_threads = at::get_num_threads();
-  res.isa = kernels::scan_kernel_isa();
+  res.isa = fused_scan_isa();
   {
     // Check first (STYLE §18), on a cut of the case the loop finishes quickly.
     ScanBenchOptions small = options;

@@ -8,6 +8,8 @@
 #include <ATen/Parallel.h>
 
 #include <functional>
+#include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -299,42 +301,103 @@ TEST(FusedScan, ResultDoesNotDependOnThreadCount) {
   for (const auto& name : kNames) EXPECT_TRUE(torch::equal(one.at(name), two.at(name))) << "d" << name;
 }
 
-// Raw kernel: the baseline x86-64 build of the loops against the AVX2+FMA one (when the CPU has it).
-TEST(FusedScanKernel, BaselineIsaMatchesAutoIsa) {
-  const Case c{2, 16, 40, 16, 8};
-  for (auto dtype : {torch::kFloat64, torch::kFloat32}) {
-    const auto in = make_inputs(c, dtype, 10);
-    std::vector<torch::Tensor> ys;
-    for (auto isa : {model::kernels::ScanIsa::kAuto, model::kernels::ScanIsa::kBaseline}) {
-      auto y = torch::empty_like(in.t.at("u"));
-      AT_DISPATCH_FLOATING_TYPES(dtype, "test_isa", [&] {
-        namespace k = model::kernels;
-        auto v3 = [](const torch::Tensor& t) {
-          return k::View3<const scalar_t>{t.data_ptr<scalar_t>(), t.stride(0), t.stride(1), t.stride(2)};
-        };
-        k::ScanInputs<scalar_t> x;
-        x.u = v3(in.t.at("u"));
-        x.delta = v3(in.t.at("delta"));
-        x.A = {in.t.at("A").data_ptr<scalar_t>(), in.t.at("A").stride(0), 1};
-        x.B = v3(in.t.at("B"));
-        x.C = v3(in.t.at("C"));
-        x.z = v3(in.t.at("z"));
-        x.D = {in.t.at("D").data_ptr<scalar_t>(), 1};
-        x.delta_bias = {in.t.at("delta_bias").data_ptr<scalar_t>(), 1};
-        k::ScanForwardOutputs<scalar_t> o;
-        o.y = {y.data_ptr<scalar_t>(), y.stride(0), y.stride(1), y.stride(2)};
-        k::ScanConfig cfg;
-        cfg.isa = isa;
-        cfg.chunk_size = c.chunk;
-        k::selective_scan_forward<scalar_t>({c.batch, c.d_inner, c.seq_len, c.d_state}, x, o, cfg);
-      });
-      ys.push_back(y);
+// Raw kernel, one build of the loops: y, final state and every gradient of sum(g ⊙ y) + sum(gf ⊙ h_L).
+std::map<std::string, torch::Tensor> run_kernel_isa(const Case& c, const Inputs& in, bool reverse,
+                                                    model::kernels::ScanIsa isa, const torch::Tensor& g,
+                                                    const torch::Tensor& gf) {
+  namespace k = model::kernels;
+  std::map<std::string, torch::Tensor> r;
+  const auto& u = in.t.at("u");
+  r["y"] = torch::empty_like(u);
+  r["final_state"] = torch::empty_like(in.t.at("initial_state"));
+  for (const auto& name : kNames) r["d" + name] = torch::zeros_like(in.t.at(name));
+  AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "run_kernel_isa", [&] {
+    using T = scalar_t;
+    auto v3c = [](const torch::Tensor& t) { return k::View3<const T>{t.data_ptr<T>(), t.stride(0), t.stride(1), t.stride(2)}; };
+    auto v3 = [](torch::Tensor& t) { return k::View3<T>{t.data_ptr<T>(), t.stride(0), t.stride(1), t.stride(2)}; };
+    const k::ScanShape shape{c.batch, c.d_inner, c.seq_len, c.d_state};
+    k::ScanInputs<T> x;
+    x.u = v3c(u);
+    x.delta = v3c(in.t.at("delta"));
+    x.A = {in.t.at("A").data_ptr<T>(), in.t.at("A").stride(0), 1};
+    x.B = v3c(in.t.at("B"));
+    x.C = v3c(in.t.at("C"));
+    x.z = v3c(in.t.at("z"));
+    x.D = {in.t.at("D").data_ptr<T>(), 1};
+    x.delta_bias = {in.t.at("delta_bias").data_ptr<T>(), 1};
+    x.initial_state = v3c(in.t.at("initial_state"));
+    k::ScanConfig cfg;
+    cfg.isa = isa;
+    cfg.reverse = reverse;
+    cfg.chunk_size = c.chunk;
+    std::vector<T> checkpoints(static_cast<size_t>(k::scan_checkpoint_numel(shape, c.chunk)));
+    k::ScanForwardOutputs<T> o;
+    o.y = v3(r["y"]);
+    o.final_state = v3(r["final_state"]);
+    o.checkpoints = checkpoints.data();
+    k::selective_scan_forward<T>(shape, x, o, cfg);
+    k::ScanBackward<T> gr;
+    gr.grad_y = v3c(g);
+    gr.grad_final_state = v3c(gf);
+    gr.checkpoints = checkpoints.data();
+    gr.du = v3(r["du"]);
+    gr.ddelta = v3(r["ddelta"]);
+    gr.dz = v3(r["dz"]);
+    gr.dA = {r["dA"].data_ptr<T>(), r["dA"].stride(0), 1};
+    gr.dB = v3(r["dB"]);
+    gr.dC = v3(r["dC"]);
+    gr.dD = {r["dD"].data_ptr<T>(), 1};
+    gr.ddelta_bias = {r["ddelta_bias"].data_ptr<T>(), 1};
+    gr.dinitial_state = v3(r["dinitial_state"]);
+    k::selective_scan_backward<T>(shape, x, gr, cfg);
+  });
+  return r;
+}
+
+// Raw kernel: every build of the loops this CPU runs (baseline x86-64, AVX2+FMA, AVX-512) against
+// autograd through the reference loop, forward and backward, in both directions. Di = 40 leaves a
+// partial row group (16 + 16 + 8 rows: masked lanes of the 16-row AVX-512 forward), L = 37 with
+// K = 8 a partial chunk, N = 5 and 16 both state widths (padded to 8 and exact 16).
+TEST(FusedScanKernel, EveryIsaMatchesTheLoop) {
+  namespace k = model::kernels;
+  int tested = 0;
+  for (auto isa : {k::ScanIsa::kBaseline, k::ScanIsa::kAvx2, k::ScanIsa::kAvx512}) {
+    if (!k::scan_isa_available(isa)) {
+      EXPECT_THROW(run_kernel_isa({1, 16, 4, 4, 2}, make_inputs({1, 16, 4, 4, 2}, torch::kFloat32, 1), false, isa,
+                                  torch::zeros({1, 16, 4}), torch::zeros({1, 16, 4})),
+                   std::invalid_argument);
+      continue;
     }
-    EXPECT_LE(rel_err(ys[1], ys[0]), dtype == torch::kFloat64 ? kF64KernelRelTol : kF32RelTol);
-    torch::NoGradGuard no_grad;
-    EXPECT_LE(rel_err(ys[1], model::selective_scan_ref(in.args(false, c.chunk, false))),
-              dtype == torch::kFloat64 ? kF64KernelRelTol : kF32RelTol);
+    ++tested;
+    for (const Case c : {Case{2, 40, 37, 16, 8}, Case{1, 24, 20, 5, 64}}) {
+      for (auto dtype : {torch::kFloat64, torch::kFloat32}) {
+        const auto in = make_inputs(c, dtype, 10);
+        torch::manual_seed(11);
+        auto g = torch::randn({c.batch, c.d_inner, c.seq_len}).to(dtype);
+        auto gf = torch::randn({c.batch, c.d_inner, c.d_state}).to(dtype);
+        const auto in64 = make_inputs(c, torch::kFloat64, 10);
+        for (bool reverse : {false, true}) {
+          const std::string what = std::string(k::scan_isa_name(isa)) + " " + case_name(c) + " " +
+                                   (dtype == torch::kFloat64 ? "f64" : "f32") + (reverse ? " reverse" : "");
+          const auto got = run_kernel_isa(c, in, reverse, isa, g, gf);
+          const auto ref = model::selective_scan_ref_with_state(in64.args(reverse, c.chunk));
+          const auto ref_grads = gradients(in64, reverse, c.chunk, model::selective_scan_ref_with_state,
+                                           g.to(torch::kFloat64), gf.to(torch::kFloat64));
+          const bool f64 = dtype == torch::kFloat64;
+          EXPECT_LE(rel_err(got.at("y"), ref.y), f64 ? kF64KernelRelTol : kF32RelTol) << what;
+          EXPECT_LE(rel_err(got.at("final_state"), ref.final_state), f64 ? kF64KernelRelTol : kF32RelTol) << what;
+          for (const auto& name : kNames) {
+            EXPECT_LE(rel_err(got.at("d" + name), ref_grads.at(name)), f64 ? kF64GradRelTol : kF32GradRelTol)
+                << what << " d" << name;
+          }
+        }
+      }
+    }
   }
+  EXPECT_GE(tested, 1);
+  EXPECT_STREQ(k::scan_kernel_isa(), k::scan_isa_available(k::ScanIsa::kAvx512) ? "avx512"
+                                     : k::scan_isa_available(k::ScanIsa::kAvx2) ? "avx2+fma"
+                                                                                : "baseline");
 }
 
 TEST(FusedScan, DoubleBackwardIsRefused) {

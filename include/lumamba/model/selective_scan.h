@@ -67,6 +67,11 @@ bool fused_scan_supported(const SelectiveScanArgs& args);
 torch::Tensor selective_scan_fused(const SelectiveScanArgs& args);
 SelectiveScanOutput selective_scan_fused_with_state(const SelectiveScanArgs& args);
 
+/// The build of the fused kernel's loops this process runs: "avx512", "avx2+fma" or "baseline" — the
+/// widest the CPU has, or the one LUMAMBA_SCAN_ISA=baseline|avx2|avx512 asks for (read once; a build
+/// the CPU cannot run throws InputError).
+const char* fused_scan_isa();
+
 /// Process-wide choice, read once from the environment variable LUMAMBA_SCAN=ref|fused (unset or
 /// "auto": kAuto) and logged once at info level. An unknown value throws InputError.
 ScanImpl scan_impl_from_env();

@@ -8,7 +8,8 @@
 // A = B = C = 0, so they stay 0 and never reach an output), K chunk size, row = one (b, d) pair.
 // Vectorisation: every inner loop runs over n (states) on contiguous arrays of compile-time length
 // Np (8/16/32) or over a tile of K steps × 16 rows; exp/log1p/σ are the branch-free lane functions
-// of selective_scan_cpu_math.h (included just before this file), not libm calls.
+// of selective_scan_cpu_math.h (included just before this file), not libm calls. The includer also
+// defines kRowLanes, the rows the forward runs per vector (8 for 256-bit, 16 for 512-bit vectors).
 
 // ----------------------------------------------------------------------- per-row chunk loops
 // `GCC unroll 1` on the short n loops: unrolled early (before the vectoriser), the state array is
@@ -37,9 +38,9 @@ template <typename T, int kNp>
 // drivers cannot undo the above; one call per row (or lane group) and chunk costs nothing next to K
 // steps of work.
 
-/// The forward of one chunk for kLanes rows at once, one row per vector lane: the state is (Np,
-/// kLanes) and each step reads B_t[n], C_t[n] once for all lanes, so h·C needs no horizontal sum per
-/// step (a per-row loop over the state spent most of a short chunk in that sum). at (Np, kLanes) = A of the lanes' rows; dt,
+/// The forward of one chunk for kRowLanes rows at once, one row per vector lane: the state is (Np,
+/// kRowLanes) and each step reads B_t[n], C_t[n] once for all lanes, so h·C needs no horizontal sum per
+/// step (a per-row loop over the state spent most of a short chunk in that sum). at (Np, kRowLanes) = A of the lanes' rows; dt,
 /// dtu, yc: the group tile (row stride ts), first lane at offset 0. Lanes beyond the group's rows
 /// carry A = 0 and are never stored.
 template <typename T, int kNp>
@@ -48,8 +49,8 @@ template <typename T, int kNp>
                                            const T* __restrict cp, T* __restrict ht, T* __restrict yc) {
   const int np = kNp > 0 ? kNp : np_rt;
   for (int64_t i = 0; i < len; ++i) {
-    T d[kLanes], du[kLanes], y[kLanes];
-    for (int w = 0; w < kLanes; ++w) {
+    T d[kRowLanes], du[kRowLanes], y[kRowLanes];
+    for (int w = 0; w < kRowLanes; ++w) {
       d[w] = dt[i * ts + w];
       du[w] = dtu[i * ts + w];
       y[w] = T(0);
@@ -58,15 +59,15 @@ template <typename T, int kNp>
     const T* __restrict c = cp + i * np;
     for (int n = 0; n < np; ++n) {
       const T bn = b[n], cn = c[n];
-      T* __restrict hn = ht + n * kLanes;
-      const T* __restrict an = at + n * kLanes;
+      T* __restrict hn = ht + n * kRowLanes;
+      const T* __restrict an = at + n * kRowLanes;
       LUMAMBA_SCAN_NO_EARLY_UNROLL
-      for (int w = 0; w < kLanes; ++w) {
+      for (int w = 0; w < kRowLanes; ++w) {
         hn[w] = exp_lane(d[w] * an[w]) * hn[w] + du[w] * bn;
         y[w] += hn[w] * cn;
       }
     }
-    for (int w = 0; w < kLanes; ++w) yc[i * ts + w] = y[w];
+    for (int w = 0; w < kRowLanes; ++w) yc[i * ts + w] = y[w];
   }
 }
 
@@ -360,7 +361,7 @@ void forward_impl(const ScanShape& s, const ScanInputs<T>& in, const ScanForward
   run_parallel(cfg, plan.n_tasks, [&](int64_t begin, int64_t end) {
     GroupBuffers<T> r(k_chunk);
     std::vector<T> state;
-    std::vector<T> lane_a(static_cast<size_t>(np * kLanes)), lane_h(lane_a.size());  // (Np, kLanes)
+    std::vector<T> lane_a(static_cast<size_t>(np * kRowLanes)), lane_h(lane_a.size());  // (Np, kRowLanes)
     for (int64_t task = begin; task < end; ++task) {
       const auto [b, d0, d1] = task_rows(plan, s.d_inner, task);
       state.assign(static_cast<size_t>((d1 - d0) * np), T(0));  // (rows, Np)
@@ -379,15 +380,15 @@ void forward_impl(const ScanShape& s, const ScanInputs<T>& in, const ScanForward
           const int64_t gc = std::min<int64_t>(kRowGroup, d1 - g0);
           load_group(s, in, cfg, b, g0, gc, t0, len, /*with_grad=*/false, r);
           prefetch_next_group(s, in, View3<const T>{}, cfg, b, d0, d1, g0, k + 1, n_chunks, t0, len);
-          for (int64_t w0 = 0; w0 < gc; w0 += kLanes) {
-            // kLanes rows per call, transposed to (Np, kLanes) and back (np·kLanes copies per chunk).
-            const int64_t wc = std::min<int64_t>(kLanes, gc - w0);
-            for (int64_t w = 0; w < kLanes; ++w) {
+          for (int64_t w0 = 0; w0 < gc; w0 += kRowLanes) {
+            // kRowLanes rows per call, transposed to (Np, kRowLanes) and back (np·kRowLanes copies per chunk).
+            const int64_t wc = std::min<int64_t>(kRowLanes, gc - w0);
+            for (int64_t w = 0; w < kRowLanes; ++w) {
               const T* a_row = pk.a.data() + (g0 + w0 + w) * np;
               const T* h_row = state.data() + (g0 + w0 + w - d0) * np;
               for (int n = 0; n < np; ++n) {
-                lane_a[n * kLanes + w] = w < wc ? a_row[n] : T(0);
-                lane_h[n * kLanes + w] = w < wc ? h_row[n] : T(0);
+                lane_a[n * kRowLanes + w] = w < wc ? a_row[n] : T(0);
+                lane_h[n * kRowLanes + w] = w < wc ? h_row[n] : T(0);
               }
               if (w < wc && out.checkpoints != nullptr) {
                 std::copy(h_row, h_row + np, out.checkpoints + ((b * s.d_inner + g0 + w0 + w) * n_chunks + k) * np);
@@ -397,7 +398,7 @@ void forward_impl(const ScanShape& s, const ScanInputs<T>& in, const ScanForward
                                         cp, lane_h.data(), r.yc.data() + w0);
             for (int64_t w = 0; w < wc; ++w) {
               T* h_row = state.data() + (g0 + w0 + w - d0) * np;
-              for (int n = 0; n < np; ++n) h_row[n] = lane_h[n * kLanes + w];
+              for (int n = 0; n < np; ++n) h_row[n] = lane_h[n * kRowLanes + w];
             }
           }
           // y = (h·C + D·u) · SiLU(z) over the tile.

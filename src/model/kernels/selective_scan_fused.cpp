@@ -62,6 +62,25 @@ k::View3<T> mview3(const torch::Tensor& t) {
 torch::Tensor opt(const OptTensor& t) { return t.has_value() ? *t : torch::Tensor(); }
 OptTensor to_opt(const torch::Tensor& t) { return t.defined() ? OptTensor(t) : OptTensor(compat::nullopt); }
 
+/// LUMAMBA_SCAN_ISA=auto|baseline|avx2|avx512, read once per process (STYLE §3): which build of the
+/// kernel's loops the fused scan runs (benchmarks compare them in one binary). A build the CPU
+/// cannot run is refused with an InputError on first use.
+k::ScanIsa fused_scan_isa_from_env() {
+  static const k::ScanIsa isa = [] {
+    const char* raw = std::getenv("LUMAMBA_SCAN_ISA");
+    const std::string value = raw != nullptr ? raw : "";
+    k::ScanIsa chosen = k::ScanIsa::kAuto;
+    if (value == "baseline") chosen = k::ScanIsa::kBaseline;
+    else if (value == "avx2") chosen = k::ScanIsa::kAvx2;
+    else if (value == "avx512") chosen = k::ScanIsa::kAvx512;
+    else if (!value.empty() && value != "auto") check_option("LUMAMBA_SCAN_ISA", value, {"auto", "baseline", "avx2", "avx512"});
+    LUMAMBA_CHECK_INPUT(k::scan_isa_available(chosen), "LUMAMBA_SCAN_ISA={}: this CPU cannot run the {} build of the scan kernel",
+                        value, k::scan_isa_name(chosen));
+    return chosen;
+  }();
+  return isa;
+}
+
 /// Shape and settings of one call; the tensors travel separately (autograd needs them as arguments).
 struct Call {
   k::ScanShape shape;
@@ -74,6 +93,7 @@ Call make_call(const torch::Tensor& u, const torch::Tensor& A, bool delta_softpl
   c.config.delta_softplus = delta_softplus;
   c.config.reverse = reverse;
   c.config.chunk_size = chunk;
+  c.config.isa = fused_scan_isa_from_env();
   // Grain 1: the kernel already hands out coarse tasks (a block of channels of one batch each).
   c.config.parallel_for = [](int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
     at::parallel_for(0, n, /*grain_size=*/1, fn);
@@ -220,6 +240,11 @@ SelectiveScanOutput selective_scan_fused_with_state(const SelectiveScanArgs& a) 
 
 torch::Tensor selective_scan_fused(const SelectiveScanArgs& args) { return selective_scan_fused_with_state(args).y; }
 
+const char* fused_scan_isa() {
+  const k::ScanIsa isa = fused_scan_isa_from_env();
+  return isa == k::ScanIsa::kAuto ? k::scan_kernel_isa() : k::scan_isa_name(isa);
+}
+
 ScanImpl scan_impl_from_env() {
   // Read once per process (STYLE §3: process-wide switches are read once and logged).
   static const ScanImpl impl = [] {
@@ -230,7 +255,7 @@ ScanImpl scan_impl_from_env() {
     else if (value == "fused") chosen = ScanImpl::kFused;
     else if (!value.empty() && value != "auto") check_option("LUMAMBA_SCAN", value, {"ref", "fused", "auto"});
     log::info("selective scan: {} (LUMAMBA_SCAN={}; fused CPU kernel: {})", impl_name(chosen),
-              value.empty() ? "unset" : value, k::scan_kernel_isa());
+              value.empty() ? "unset" : value, fused_scan_isa());
     return chosen;
   }();
   return impl;

@@ -51,9 +51,15 @@ struct ScanShape {
 /// Runs fn(begin, end) over disjoint sub-ranges covering [0, n), possibly concurrently.
 using ScanParallelFor = std::function<void(int64_t n, const std::function<void(int64_t, int64_t)>& fn)>;
 
-/// Instruction set of the kernel body: kAuto picks AVX2+FMA when the CPU has it; kBaseline forces
-/// the plain x86-64 build (tests compare the two).
-enum class ScanIsa { kAuto, kBaseline };
+/// Instruction set of the kernel body: kAuto picks the widest build the CPU runs (AVX-512, then
+/// AVX2+FMA, then baseline); the others force one build (tests compare them; a build the CPU cannot
+/// run throws std::invalid_argument).
+enum class ScanIsa { kAuto, kBaseline, kAvx2, kAvx512 };
+
+/// True when this CPU (and this compiler's build) can run the given build of the loops.
+bool scan_isa_available(ScanIsa isa);
+/// "baseline", "avx2+fma", "avx512" or "auto".
+const char* scan_isa_name(ScanIsa isa);
 
 struct ScanConfig {
   bool delta_softplus = true;   ///< Δ = softplus(delta + bias) (torch threshold 20), else delta + bias
@@ -114,7 +120,7 @@ template <typename T>
 void selective_scan_backward(const ScanShape& shape, const ScanInputs<T>& in, const ScanBackward<T>& grad,
                              const ScanConfig& config);
 
-/// Instruction set the kernel runs with on this CPU ("avx2+fma" or "baseline").
+/// Instruction set the kernel runs with on this CPU under kAuto ("avx512", "avx2+fma" or "baseline").
 const char* scan_kernel_isa();
 
 extern template void selective_scan_forward<float>(const ScanShape&, const ScanInputs<float>&,
