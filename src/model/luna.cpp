@@ -7,10 +7,15 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/torch.h>
 
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <cmath>
 
 #include "lumamba/core/error.h"
 #include "lumamba/model/fmt_shape.h"
+#include "lumamba/model/kernels/spectrum_features_cpu.h"
 
 namespace lumamba::model {
 
@@ -44,7 +49,7 @@ torch::Tensor zscore_channels(const torch::Tensor& x) {
   return (x - mean) / (std + 1e-8);
 }
 
-torch::Tensor fft_features(const torch::Tensor& patches) {
+torch::Tensor fft_features_ops(const torch::Tensor& patches) {
   const int64_t p = patches.size(-1);
   auto spectrum = torch::fft::rfft(patches, c10::nullopt, -1);  // (..., P/2+1) complex
   auto magnitude = torch::abs(spectrum);
@@ -58,6 +63,29 @@ torch::Tensor fft_features(const torch::Tensor& patches) {
   if (p % 2 == 0) fixed_im.select(-1, p / 2).zero_();
   auto phase = torch::atan2(fixed_im, re);
   return torch::cat({magnitude, phase}, -1);
+}
+
+torch::Tensor fft_features(const torch::Tensor& patches) {
+  const bool needs_grad = torch::GradMode::is_enabled() && patches.requires_grad();
+  const auto dtype = patches.scalar_type();
+  if (needs_grad || !patches.device().is_cpu() || (dtype != torch::kFloat32 && dtype != torch::kFloat64)) {
+    return fft_features_ops(patches);
+  }
+  const int64_t p = patches.size(-1), bins = p / 2 + 1;
+  auto spectrum = torch::view_as_real(torch::fft::rfft(patches, c10::nullopt, -1).contiguous());  // (..., bins, 2)
+  auto sizes = patches.sizes().vec();
+  sizes.back() = 2 * bins;
+  auto out = torch::empty(sizes, patches.options());  // (..., 2·bins)
+  const int64_t rows = patches.numel() / std::max<int64_t>(p, 1);
+  AT_DISPATCH_FLOATING_TYPES(dtype, "fft_features", [&] {
+    const scalar_t* in = spectrum.data_ptr<scalar_t>();
+    scalar_t* o = out.data_ptr<scalar_t>();
+    // Rows are independent; grain: enough rows that a task is not dominated by its start.
+    at::parallel_for(0, rows, 1024, [&](int64_t r0, int64_t r1) {
+      kernels::spectrum_magnitude_phase<scalar_t>(in + r0 * 2 * bins, r1 - r0, bins, p % 2 == 0, o + r0 * 2 * bins);
+    });
+  });
+  return out;
 }
 
 }  // namespace functional

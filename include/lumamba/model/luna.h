@@ -39,7 +39,12 @@ torch::Tensor normalize_locations(const torch::Tensor& locations);
 /// Per-sample, per-channel z-score over time with unbiased std + 1e-8 (SPEC §2).
 torch::Tensor zscore_channels(const torch::Tensor& x);
 /// (B, C, S, P) patches -> (B, C, S, 2·(P/2+1)) [|rfft|, angle(rfft)] features (SPEC §3.2).
+/// CPU float32/float64 patches that need no gradient (the model's input signal never does) take the
+/// fused magnitude/phase kernel (kernels/spectrum_features_cpu.h); anything else fft_features_ops.
 torch::Tensor fft_features(const torch::Tensor& patches);
+/// The same features from LibTorch ops (any device and dtype, differentiable): the generic path
+/// and the tests' reference for the kernel.
+torch::Tensor fft_features_ops(const torch::Tensor& patches);
 }  // namespace functional
 
 /// Statistics of one GroupNorm layer: per group mean and biased variance, (G,) float64.
