@@ -3,16 +3,20 @@
 // q is scaled by 1/sqrt(head_dim) before QKᵀ, softmax in the input dtype.
 #include "lumamba/model/layers.h"
 
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/linear.h>
 #include <torch/nn/init.h>
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "lumamba/core/error.h"
 #include "lumamba/model/fmt_shape.h"
+#include "lumamba/model/kernels/attention_cpu.h"
 
 namespace lumamba::model {
 
@@ -87,6 +91,62 @@ void MultiheadAttentionImpl::reset() {
   torch::nn::init::zeros_(out_proj->bias);
 }
 
+namespace {
+
+/// The fused kernel runs the attention when nothing needs autograd or dropout: inference.
+bool use_attention_kernel(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
+                          const torch::Tensor& weight, bool dropout_active) {
+  if (dropout_active) return false;
+  if (torch::GradMode::is_enabled() &&
+      (query.requires_grad() || key.requires_grad() || value.requires_grad() || weight.requires_grad())) {
+    return false;
+  }
+  const auto dtype = query.scalar_type();
+  return query.device().is_cpu() && (dtype == torch::kFloat32 || dtype == torch::kFloat64) &&
+         key.scalar_type() == dtype && value.scalar_type() == dtype && weight.scalar_type() == dtype;
+}
+
+template <typename T>
+kernels::HeadsView<T> heads_view(const torch::Tensor& t) {  // t (N, L, ·) or (L, ·) shared, last dim contiguous
+  if (t.dim() == 2) return {t.data_ptr<T>(), 0, t.stride(0)};
+  return {t.data_ptr<T>(), t.stride(0), t.stride(1)};
+}
+
+/// softmax(q·kᵀ·scale)·v per head with kernels::attention_forward; q (N, L, E) or (L, E) shared by
+/// all rows, k, v (N, M, E), each with a contiguous last dimension. Returns (N, L, E) and, when
+/// asked, the head-averaged weights (N, L, M).
+std::pair<torch::Tensor, torch::Tensor> fused_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                                        const torch::Tensor& v, int64_t heads, double scale,
+                                                        bool need_weights) {
+  const int64_t n = k.size(0), m = k.size(1), e = k.size(2), l = q.size(-2), hd = e / heads;
+  {
+    // The MAC tracer (lumamba/model/mac_trace.h) counts the two products as (…, L, hd)·(…, hd, M)
+    // and (…, L, M)·(…, M, hd); the shapes are views, built only while a callback is active.
+    RECORD_FUNCTION("lumamba::batched_matmul",
+                    std::vector<c10::IValue>({q.expand({n, l, e}).view({n, l, heads, hd}).transpose(1, 2),
+                                              k.view({n, m, heads, hd}).permute({0, 2, 3, 1})}));
+  }
+  {
+    RECORD_FUNCTION("lumamba::batched_matmul",
+                    std::vector<c10::IValue>({torch::zeros({}, q.options()).expand({n, heads, l, m}),
+                                              v.view({n, m, heads, hd}).transpose(1, 2)}));
+  }
+  auto out = torch::empty({n, l, e}, k.options());
+  torch::Tensor weights = need_weights ? torch::empty({n, l, m}, k.options()) : torch::Tensor();
+  AT_DISPATCH_FLOATING_TYPES(k.scalar_type(), "fused_attention", [&] {
+    const kernels::AttentionShape shape{n, heads, l, m, hd};
+    const auto qv = heads_view<scalar_t>(q), kv = heads_view<scalar_t>(k), vv = heads_view<scalar_t>(v);
+    scalar_t* o = out.data_ptr<scalar_t>();
+    scalar_t* w = need_weights ? weights.data_ptr<scalar_t>() : nullptr;
+    at::parallel_for(0, n, 64, [&](int64_t r0, int64_t r1) {
+      kernels::attention_forward<scalar_t>(shape, static_cast<scalar_t>(scale), qv, kv, vv, o, w, r0, r1);
+    });
+  });
+  return {out, weights};
+}
+
+}  // namespace
+
 AttentionOutput MultiheadAttentionImpl::forward(const torch::Tensor& query, const torch::Tensor& key,
                                                 const torch::Tensor& value, bool need_weights) {
   const int64_t e = options.embed_dim();
@@ -100,9 +160,30 @@ AttentionOutput MultiheadAttentionImpl::forward(const torch::Tensor& query, cons
   auto w = in_proj_weight.chunk(3, 0);
   auto b = in_proj_bias.chunk(3, 0);
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  const bool shared_query = n > 1 && query.stride(0) == 0;
+  AttentionOutput result;
+  if (use_attention_kernel(query, key, value, in_proj_weight, is_training() && options.dropout() > 0)) {
+    torch::Tensor q, k, v;
+    if (query.is_same(key) && key.is_same(value)) {
+      // Self-attention: one (N·L, E) · (E, 3E) projection; q, k, v are column blocks of it.
+      auto qkv = F::linear(query, in_proj_weight, in_proj_bias);  // (N, L, 3E)
+      q = qkv.narrow(2, 0, e);
+      k = qkv.narrow(2, e, e);
+      v = qkv.narrow(2, 2 * e, e);
+    } else {
+      // LUNA's learned queries arrive expanded over the N rows (stride 0): project them once.
+      q = shared_query ? F::linear(query.select(0, 0), w[0], b[0]) : F::linear(query, w[0], b[0]);
+      k = F::linear(key, w[1], b[1]);
+      v = F::linear(value, w[2], b[2]);
+    }
+    auto [out, weights] = fused_attention(q, k, v, h, scale, need_weights);
+    result.output = out_proj->forward(out);
+    result.weights = weights;
+    return result;
+  }
   auto v = F::linear(value, w[2], b[2]).view({n, m, h, hd}).transpose(1, 2);  // (N, h, M, hd)
   torch::Tensor scores;  // (N, h, L, M)
-  if (n > 1 && query.stride(0) == 0) {
+  if (shared_query) {
     // One query set expanded over all N rows (LUNA's learned queries, stride 0): project it once
     // instead of N times (a linear on the expanded tensor also copies it), and score every row's
     // keys with one GEMM per head, (N·M, hd) · (hd, L), instead of N·h tiny batched products
@@ -124,7 +205,6 @@ AttentionOutput MultiheadAttentionImpl::forward(const torch::Tensor& query, cons
   auto attn = torch::softmax(scores, -1);  // (N, h, L, M)
   auto attn_dropped = torch::dropout(attn, options.dropout(), is_training());
   auto out = attention_values(attn_dropped, v).transpose(1, 2).reshape({n, l, e});  // (N, L, E)
-  AttentionOutput result;
   result.output = out_proj->forward(out);
   if (need_weights) result.weights = attn.mean(1);  // (N, L, M), torch averages before dropout
   return result;
