@@ -17,9 +17,10 @@ int64_t MacCount::total() const {
 int64_t mamba_macs(const MambaOptions& o, int64_t l) {
   const int64_t dm = o.d_model(), di = o.d_inner(), n = o.d_state(), r = o.resolved_dt_rank();
   return l * dm * 2 * di          // in_proj
-         // Depthwise causal conv: run with padding K−1 on both sides, L + K − 1 outputs of which
-         // the first (or, in reverse time, last) L are kept (MambaImpl::forward).
-         + (l + o.d_conv() - 1) * di * o.d_conv()
+         // Depthwise causal conv, K taps for each of the L outputs (the fused inference kernel
+         // computes just those; the ops path of training also computes K − 1 discarded padding
+         // outputs, MambaImpl::forward).
+         + l * di * o.d_conv()
          + l * di * (r + 2 * n)   // x_proj
          + l * r * di             // dt_proj
          + 3 * l * di * n         // selective scan

@@ -20,7 +20,7 @@ namespace lumamba::model {
 namespace {
 
 enum class Op { kNone, kMm, kAddmm, kBmm, kBaddbmm, kMv, kAddmv, kDot, kConvolution, kFftR2c, kSelectiveScan,
-                kBatchedMatmul };
+                kBatchedMatmul, kDepthwiseConv };
 
 Op classify(const char* name) {
   // Most dispatched ops are not counted: one prefix test rejects them cheaply.
@@ -39,6 +39,7 @@ Op classify(const char* name) {
   }
   if (std::strcmp(name, "lumamba::selective_scan") == 0) return Op::kSelectiveScan;
   if (std::strcmp(name, "lumamba::batched_matmul") == 0) return Op::kBatchedMatmul;
+  if (std::strcmp(name, "lumamba::depthwise_conv") == 0) return Op::kDepthwiseConv;
   return Op::kNone;
 }
 
@@ -126,6 +127,11 @@ int64_t macs_of(Op op, c10::ArrayRef<const c10::IValue> in) {
       const auto& a = tensor_arg(in, 0, "batched_matmul");
       const auto& b = tensor_arg(in, 1, "batched_matmul");
       return a.numel() * b.size(-1);
+    }
+    case Op::kDepthwiseConv: {  // (B, L, Di) input, (Di, 1, K) weight: K taps per output (mamba.cpp)
+      const auto& x = tensor_arg(in, 0, "depthwise_conv");
+      const auto& w = tensor_arg(in, 1, "depthwise_conv");
+      return x.numel() * w.size(-1);
     }
     case Op::kNone: break;
   }

@@ -8,10 +8,15 @@
 #include <torch/nn/init.h>
 #include <torch/torch.h>
 
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
+
 #include <cmath>
 
 #include "lumamba/core/error.h"
 #include "lumamba/model/fmt_shape.h"
+#include "lumamba/model/kernels/conv_silu_cpu.h"
 #include "lumamba/model/selective_scan.h"
 
 namespace lumamba::model {
@@ -42,13 +47,43 @@ void MambaImpl::reset() {
   D = register_parameter("D", torch::ones({di}));
 }
 
+namespace {
+
+/// SiLU(conv(x)) as (B, L, Di) time-major through kernels::depthwise_conv_silu: x (B, L, Di) view
+/// with a contiguous last dimension (the x half of in_proj's output).
+torch::Tensor fused_conv_silu(const torch::Tensor& x, const torch::nn::Conv1dImpl& conv, bool reverse) {
+  const int64_t b = x.size(0), l = x.size(1), di = x.size(2), k = conv.weight.size(2);
+  // Counted by the MAC tracer (lumamba/model/mac_trace.h) as K taps per (b, t, channel) output.
+  RECORD_FUNCTION("lumamba::depthwise_conv", std::vector<c10::IValue>({x, conv.weight}));
+  auto weight_t = conv.weight.view({di, k}).t().contiguous();  // (K, Di)
+  auto out = torch::empty({b, l, di}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_conv_silu", [&] {
+    const scalar_t* xp = x.data_ptr<scalar_t>();
+    const scalar_t* wp = weight_t.data_ptr<scalar_t>();
+    const scalar_t* bp = conv.bias.defined() ? conv.bias.data_ptr<scalar_t>() : nullptr;
+    scalar_t* op = out.data_ptr<scalar_t>();
+    at::parallel_for(0, b * l, 16, [&](int64_t r0, int64_t r1) {
+      kernels::depthwise_conv_silu<scalar_t>(xp, x.stride(0), x.stride(1), wp, bp, l, di, k, reverse, op, r0, r1);
+    });
+  });
+  return out;
+}
+
+}  // namespace
+
 torch::Tensor MambaImpl::forward(const torch::Tensor& hidden_states, bool reverse) {
   LUMAMBA_CHECK(hidden_states.dim() == 3 && hidden_states.size(2) == options.d_model(),
                 "Mamba expects (B, L, {}), got {}", options.d_model(), hidden_states.sizes());
   const int64_t l = hidden_states.size(1), di = options.d_inner(), k = options.d_conv();
-  auto xz = in_proj->forward(hidden_states).transpose(1, 2);  // (B, 2Di, L) view of (B, L, 2Di)
-  auto x = xz.narrow(1, 0, di);
-  auto z = xz.narrow(1, di, di);
+  auto xz = in_proj->forward(hidden_states);  // (B, L, 2Di)
+  auto z = xz.narrow(2, di, di).transpose(1, 2);  // (B, Di, L) view
+  const auto dtype = xz.scalar_type();
+  const bool inference = !(torch::GradMode::is_enabled() && (xz.requires_grad() || conv1d->weight.requires_grad()));
+  if (inference && xz.device().is_cpu() && (dtype == torch::kFloat32 || dtype == torch::kFloat64) &&
+      conv1d->weight.scalar_type() == dtype) {
+    return mix(fused_conv_silu(xz.narrow(2, 0, di), *conv1d, reverse), z, reverse, nullptr);
+  }
+  auto x = xz.narrow(2, 0, di).transpose(1, 2);  // (B, Di, L) view
   if (!reverse) {
     x = conv1d->forward(x).narrow(2, 0, l);  // causal: output[t] uses x[t-3..t]
   } else {
@@ -58,7 +93,8 @@ torch::Tensor MambaImpl::forward(const torch::Tensor& hidden_states, bool revers
                       /*dilation=*/1, /*groups=*/di)
             .narrow(2, k - 1, l);
   }
-  return mix(x, z, reverse, nullptr);
+  // (B, L, Di): x_proj reads it, and the scan reads it as a time-major (B, Di, L) view.
+  return mix(torch::silu(x).transpose(1, 2).contiguous(), z, reverse, nullptr);
 }
 
 torch::Tensor MambaImpl::forward_chunk(const torch::Tensor& chunk, MambaStreamState& state, bool reverse) {
@@ -82,15 +118,14 @@ torch::Tensor MambaImpl::forward_chunk(const torch::Tensor& chunk, MambaStreamSt
     conv = torch::conv1d(extended, conv1d->weight.flip({2}), conv1d->bias, /*stride=*/1, /*padding=*/valid, /*dilation=*/1, di);
     state.conv_context = extended.narrow(2, 0, k - 1).contiguous();
   }
-  return mix(conv, z, reverse, &state);
+  return mix(torch::silu(conv).transpose(1, 2).contiguous(), z, reverse, &state);
 }
 
-torch::Tensor MambaImpl::mix(const torch::Tensor& x, const torch::Tensor& z, bool reverse, MambaStreamState* state) {
-  const int64_t b = x.size(0), l = x.size(2);
+torch::Tensor MambaImpl::mix(const torch::Tensor& x_tm, const torch::Tensor& z, bool reverse, MambaStreamState* state) {
+  const int64_t b = x_tm.size(0), l = x_tm.size(1);
   const int64_t di = options.d_inner(), n = options.d_state(), r = options.resolved_dt_rank();
-  // (B, L, Di): x_proj reads it, and the scan reads it as a time-major (B, Di, L) view, so the
+  // x_tm (B, L, Di): x_proj reads it, and the scan reads it as a time-major (B, Di, L) view, so the
   // fused scan's y comes out time-major and out_proj needs no transpose copy.
-  auto x_tm = torch::silu(x).transpose(1, 2).contiguous();
   auto x_dbl = x_proj->forward(x_tm.view({b * l, di}));                // (B·L, R + 2N)
   auto dt = torch::matmul(dt_proj->weight, x_dbl.narrow(1, 0, r).t());  // (Di, B·L)
   SelectiveScanArgs args;

@@ -65,10 +65,10 @@ TEST(MacCount, MambaLinearLayersEqualWeightsTimesTokens) {
   const int64_t linear_weights = mamba->in_proj->weight.numel() + mamba->x_proj->weight.numel() +
                                  mamba->dt_proj->weight.numel() + mamba->out_proj->weight.numel();
   const int64_t di = options.encoder_mamba().d_inner(), n = options.d_state();
-  // K conv taps per output of the padded depthwise conv (L + K − 1 outputs, L kept), then 3 scan
-  // MACs per state + D skip, per token and channel.
+  // K conv taps per output of the depthwise conv (L outputs, as the inference kernel computes
+  // them), then 3 scan MACs per state + D skip, per token and channel.
   const int64_t k = options.d_conv();
-  const int64_t expected = s * linear_weights + (s + k - 1) * di * k + s * di * (3 * n + 1);
+  const int64_t expected = s * linear_weights + s * di * k + s * di * (3 * n + 1);
   EXPECT_EQ(model::mamba_macs(options.encoder_mamba(), s), expected);
   const auto total = model::count_macs(LuMambaOptions(options).num_classes(2), 22, 1280);
   int64_t blocks = 0;

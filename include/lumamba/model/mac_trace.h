@@ -6,8 +6,10 @@
 // matmul-class leaves) counts M·N·K; a convolution counts output elements × (in_channels/groups) ×
 // kernel elements; a real FFT of length n counts as the direct real DFT, 2·n·(n/2+1) per transform;
 // the selective scan (lumamba::selective_scan) counts 3 per (t, channel, state) plus 1 per
-// (t, channel) for the D skip; lumamba::batched_matmul (tiny attention products computed as
-// broadcast multiply + sum, src/model/layers.cpp) counts like bmm. Element-wise ops, norms, softmax and activations count 0.
+// (t, channel) for the D skip; lumamba::batched_matmul (attention products computed without a
+// BLAS call: broadcast multiply + sum, or the fused attention kernel, src/model/layers.cpp) counts
+// like bmm; lumamba::depthwise_conv (the Mamba block's fused conv + SiLU, src/model/mamba.cpp)
+// counts K taps per output. Element-wise ops, norms, softmax and activations count 0.
 #pragma once
 
 #include <cstdint>

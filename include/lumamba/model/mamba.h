@@ -41,9 +41,9 @@ class MambaImpl : public torch::nn::Cloneable<MambaImpl> {
   torch::Tensor A_log, D;
 
  private:
-  /// Everything after the depthwise conv: SiLU → x_proj → dt_proj → scan → out_proj.
-  /// x_conv (B, Di, L), z (B, Di, L) -> (B, L, Dm); the scan's state in/out through `state`.
-  torch::Tensor mix(const torch::Tensor& x_conv, const torch::Tensor& z, bool reverse, MambaStreamState* state);
+  /// Everything after conv + SiLU: x_proj → dt_proj → scan → out_proj. x_act (B, L, Di)
+  /// contiguous (time-major), z (B, Di, L) -> (B, L, Dm); the scan's state in/out through `state`.
+  torch::Tensor mix(const torch::Tensor& x_act, const torch::Tensor& z, bool reverse, MambaStreamState* state);
 };
 TORCH_MODULE(Mamba);
 
