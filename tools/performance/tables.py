@@ -37,8 +37,8 @@ def main(folder):
             has_loop = bool(lf) and bool(lb)
             print(f"| {length} | {t} | {fmt(ff)} | {fmt(fb)} | {fmt(fb / ff)} | {fmt(j['fused_inference_forward_ms'])} "
                   f"| {fmt(lf if has_loop else None, 1)} | {fmt(lb if has_loop else None, 0)} "
-                  f"| {fmt(lf / ff if has_loop else None, 1)}× | "
-                  f"**{fmt((lf + lb) / (ff + fb) if has_loop else None, 1)}×** |")
+                  f"| {fmt(lf / ff, 1) + '×' if has_loop else '—'} | "
+                  f"{'**' + fmt((lf + lb) / (ff + fb), 1) + '×**' if has_loop else '—'} |")
     print()
     print("| model | threads | windows/s | forward ms | model GFLOP/s | SGEMM 1024³ GFLOP/s | fraction "
           "| in_proj-shape GEMM GFLOP/s | train samples/s | train step ms | peak RSS MiB (train) |")
@@ -70,5 +70,34 @@ def main(folder):
             print(f"| {s} | " + " | ".join(fmt(rows[t][s], 1) for t in rows) + " |")
 
 
+def roofline(folder):
+    """Per stage of the batch-64 forward: MACs (count_macs), time, GFLOP/s and share of SGEMM."""
+    stage_to_module = (("patch_embed", "patch_embed"), ("freq_embed", "freq_embed"),
+                       ("location_embed", "channel_location_embedder"), ("cross_attn", "cross_attn"),
+                       ("mamba_blocks", "mamba_blocks"), ("head", "classifier"))
+    for t in (1, 2):
+        j = load(folder, f"model_B64_t{t}")
+        if j is None or "stages_ms" not in j:
+            continue
+        b, st, macs, sgemm = j["batch"], j["stages_ms"], j["macs_per_window_by_module"], j["sgemm_gflops_per_s"]
+        print(f"\nGEMM roofline, batch 64, {t} thread{'s' if t > 1 else ''} (SGEMM {sgemm:.0f} GFLOP/s in the same run):\n")
+        print("| stage | GMAC | ms | GFLOP/s | % of SGEMM | ms at the SGEMM rate |")
+        print("|---|---:|---:|---:|---:|---:|")
+        total_ms = total_macs = 0.0
+        for stage, module in stage_to_module:
+            m = macs.get(module, 0) * (b if module != "channel_location_embedder" else 1) / 1e9
+            ms = st[stage]
+            total_ms += ms
+            total_macs += m
+            print(f"| {stage} | {m:.3f} | {ms:.1f} | {2 * m / ms * 1e3:.1f} | {200 * m / ms * 1e3 / sgemm:.0f} % "
+                  f"| {2 * m / sgemm * 1e3:.1f} |")
+        for stage in ("token_regroup",):
+            total_ms += st.get(stage, 0.0)
+            print(f"| {stage} | 0 | {st.get(stage, 0.0):.1f} | — | — | 0 |")
+        print(f"| **sum of stages** | {total_macs:.3f} | {total_ms:.1f} | {2 * total_macs / total_ms * 1e3:.1f} "
+              f"| {200 * total_macs / total_ms * 1e3 / sgemm:.0f} % | {2 * total_macs / sgemm * 1e3:.1f} |")
+
+
 if __name__ == "__main__":
     main(sys.argv[1])
+    roofline(sys.argv[1])
