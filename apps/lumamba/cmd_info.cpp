@@ -67,6 +67,7 @@ int run_info(const InfoArgs& args) {
   j["runtime"]["openblas_core"] = runtime.blas.core;
   j["runtime"]["openblas_coretype"] = runtime.openblas_coretype;
   j["runtime"]["openblas_core_switch"] = runtime.openblas_core_switch;
+  j["runtime"]["scan_kernel_isa"] = runtime.scan_kernel_isa;
   if (args.json) {
     fmt::print("{}\n", j.dump(2));
     return 0;

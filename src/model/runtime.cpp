@@ -11,6 +11,7 @@
 
 #include "lumamba/core/compat.h"
 #include "lumamba/core/log.h"
+#include "lumamba/model/selective_scan.h"
 
 namespace lumamba::model {
 
@@ -38,6 +39,7 @@ RuntimeReport runtime_report() {
   if (const char* v = std::getenv("OPENBLAS_CORETYPE")) r.openblas_coretype = v;
   r.openblas_core_switch = openblas_core_switch();
   r.cuda_available = torch::cuda::is_available();
+  r.scan_kernel_isa = fused_scan_isa();
   return r;
 }
 
@@ -48,6 +50,7 @@ std::vector<std::string> describe(const RuntimeReport& r) {
                               r.intra_op_threads, r.hardware_threads, r.inter_op_threads));
   lines.push_back(fmt::format("LibTorch: {}, CUDA available: {}", r.torch_version, r.cuda_available ? "yes" : "no"));
   lines.push_back(fmt::format("allocator: {}", r.tcmalloc_loaded ? "tcmalloc_minimal" : "glibc malloc"));
+  lines.push_back(fmt::format("CPU kernels: selective scan {} (LUMAMBA_SCAN_ISA overrides)", r.scan_kernel_isa));
   if (!r.openblas_core_switch.empty()) {
     lines.push_back(fmt::format("OPENBLAS_CORETYPE: {} (set by lumamba: OpenBLAS fell back to generic kernels, {}; "
                                 "LUMAMBA_KEEP_BLAS_CORE=1 keeps them)",

@@ -7,11 +7,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "lumamba/core/blas.h"
 #include "lumamba/eval/inference.h"
+#include "lumamba/model/kernels/selective_scan_cpu.h"
 #include "lumamba/model/luna.h"
 #include "lumamba/model/weights.h"
 #include "lumamba/preprocess/dataset_builder.h"
@@ -106,6 +108,31 @@ TEST(CliInfo, JsonParameterCountsAndMacs) {
   EXPECT_EQ(j["runtime"]["intra_op_threads"], 2);
   EXPECT_GT(j["macs"]["total"].get<int64_t>(), j["macs"]["per_module"]["mamba_blocks"].get<int64_t>());
   EXPECT_NE(j["runtime"]["blas"].get<std::string>().find("BLAS: "), std::string::npos);
+  // The scan kernel build this CPU runs (the widest: the test process and lumamba see the same CPU).
+  EXPECT_EQ(j["runtime"]["scan_kernel_isa"], model::kernels::scan_kernel_isa());
+  std::remove(out.c_str());
+}
+
+// LUMAMBA_SCAN_ISA picks the build of the scan kernel (reported by info); an unknown value is refused
+// with a message naming the variable.
+TEST(CliInfo, ScanIsaOverride) {
+  namespace k = model::kernels;
+  const auto out = temp_path("info_isa.json");
+  if (k::scan_isa_available(k::ScanIsa::kAvx2)) {
+    setenv("LUMAMBA_SCAN_ISA", "avx2", 1);
+    const int rc = run("info --json", out);
+    unsetenv("LUMAMBA_SCAN_ISA");
+    ASSERT_EQ(rc, 0);
+    std::ifstream f(out);
+    EXPECT_EQ(nlohmann::json::parse(f)["runtime"]["scan_kernel_isa"], "avx2+fma");
+  }
+  setenv("LUMAMBA_SCAN_ISA", "avx9", 1);
+  const int rc = run("info --json", out);
+  unsetenv("LUMAMBA_SCAN_ISA");
+  EXPECT_NE(rc, 0);
+  std::ifstream err(temp_path("stderr.txt"));
+  const std::string message((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+  EXPECT_NE(message.find("LUMAMBA_SCAN_ISA"), std::string::npos) << message;
   std::remove(out.c_str());
 }
 

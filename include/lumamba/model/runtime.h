@@ -28,6 +28,7 @@ struct RuntimeReport {
   std::string openblas_coretype;  ///< value of OPENBLAS_CORETYPE, "" when unset
   std::string openblas_core_switch;  ///< "Prescott -> SkylakeX" when lumamba chose the core, else ""
   bool cuda_available = false;
+  std::string scan_kernel_isa;  ///< build of the fused scan's loops: "avx512", "avx2+fma" or "baseline"
 };
 
 RuntimeReport runtime_report();

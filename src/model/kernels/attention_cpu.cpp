@@ -6,6 +6,8 @@
 // AVX2 and baseline copies picked at load time.
 #include "lumamba/model/kernels/attention_cpu.h"
 
+#include "cpu_clones.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -18,19 +20,13 @@ namespace {
 // exp_lane: the branch-free exp of the selective scan (≤ 1 ulp float), vectorisable.
 #include "selective_scan_cpu_math.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define LUMAMBA_ATTENTION_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define LUMAMBA_ATTENTION_CLONES
-#endif
-
 constexpr int64_t kLanes = 16;
 // Keep the fixed-length lane loops as loops until the vectoriser sees them (unrolled early, the
 // accumulator is split into scalars; see selective_scan_cpu_impl.h).
 #define LUMAMBA_NO_EARLY_UNROLL _Pragma("GCC unroll 1")
 
 template <typename T>
-LUMAMBA_ATTENTION_CLONES void attention_rows(const AttentionShape& s, T scale, const HeadsView<T>& q,
+LUMAMBA_CPU_CLONES void attention_rows(const AttentionShape& s, T scale, const HeadsView<T>& q,
                                              const HeadsView<T>& k, const HeadsView<T>& v, T* __restrict out,
                                              T* __restrict weights, int64_t row_begin, int64_t row_end) {
   const int64_t hd = s.head_dim, m_len = s.len_k, e = s.heads * hd;

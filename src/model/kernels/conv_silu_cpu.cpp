@@ -3,6 +3,8 @@
 // with σ from the scan's branch-free lane math. target_clones: AVX-512, AVX2, baseline copies.
 #include "lumamba/model/kernels/conv_silu_cpu.h"
 
+#include "cpu_clones.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -14,14 +16,8 @@ namespace {
 // sigmoid_lane: σ without overflow, vectorisable (selective_scan_cpu_math.h).
 #include "selective_scan_cpu_math.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define LUMAMBA_CONV_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define LUMAMBA_CONV_CLONES
-#endif
-
 template <typename T>
-LUMAMBA_CONV_CLONES void conv_silu_rows(const T* __restrict x, int64_t sb, int64_t st, const T* __restrict wt,
+LUMAMBA_CPU_CLONES void conv_silu_rows(const T* __restrict x, int64_t sb, int64_t st, const T* __restrict wt,
                                         const T* __restrict bias, int64_t len, int64_t di, int64_t k, bool reverse,
                                         T* __restrict out, int64_t row_begin, int64_t row_end) {
   for (int64_t r = row_begin; r < row_end; ++r) {

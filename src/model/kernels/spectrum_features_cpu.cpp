@@ -5,17 +5,13 @@
 // double (tests, float64 runs) calls std::atan2: speed does not matter there, accuracy does.
 #include "lumamba/model/kernels/spectrum_features_cpu.h"
 
+#include "cpu_clones.h"
+
 #include <cmath>
 #include <type_traits>
 
 namespace lumamba::model::kernels {
 namespace {
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define LUMAMBA_SPECTRUM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define LUMAMBA_SPECTRUM_CLONES
-#endif
 
 /// atan2(y, x) for float, std::atan2's special cases for finite inputs (signed zeros included):
 /// a = min(|x|,|y|)/max(|x|,|y|) in [0, 1]; atan a by the Cephes atanf polynomial (≤ 2 ulp),
@@ -40,7 +36,7 @@ namespace {
 }
 
 template <typename T>
-LUMAMBA_SPECTRUM_CLONES void magnitude_phase_rows(const T* __restrict spectrum, int64_t rows, int64_t bins,
+LUMAMBA_CPU_CLONES void magnitude_phase_rows(const T* __restrict spectrum, int64_t rows, int64_t bins,
                                                   bool last_bin_is_real, T* __restrict out) {
   for (int64_t r = 0; r < rows; ++r) {
     const T* __restrict s = spectrum + r * 2 * bins;
