@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "lumamba/core/error.h"
+#include "lumamba/model/cpu_kernels.h"
 #include "lumamba/model/fmt_shape.h"
 #include "lumamba/model/kernels/attention_cpu.h"
 
@@ -93,19 +94,6 @@ void MultiheadAttentionImpl::reset() {
 
 namespace {
 
-/// The fused kernel runs the attention when nothing needs autograd or dropout: inference.
-bool use_attention_kernel(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
-                          const torch::Tensor& weight, bool dropout_active) {
-  if (dropout_active) return false;
-  if (torch::GradMode::is_enabled() &&
-      (query.requires_grad() || key.requires_grad() || value.requires_grad() || weight.requires_grad())) {
-    return false;
-  }
-  const auto dtype = query.scalar_type();
-  return query.device().is_cpu() && (dtype == torch::kFloat32 || dtype == torch::kFloat64) &&
-         key.scalar_type() == dtype && value.scalar_type() == dtype && weight.scalar_type() == dtype;
-}
-
 template <typename T>
 kernels::HeadsView<T> heads_view(const torch::Tensor& t) {  // t (N, L, ·) or (L, ·) shared, last dim contiguous
   if (t.dim() == 2) return {t.data_ptr<T>(), 0, t.stride(0)};
@@ -162,7 +150,9 @@ AttentionOutput MultiheadAttentionImpl::forward(const torch::Tensor& query, cons
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   const bool shared_query = n > 1 && query.stride(0) == 0;
   AttentionOutput result;
-  if (use_attention_kernel(query, key, value, in_proj_weight, is_training() && options.dropout() > 0)) {
+  // The fused kernel runs the attention in inference: no autograd and no active dropout.
+  const bool dropout_active = is_training() && options.dropout() > 0;
+  if (!dropout_active && inference_kernel_applies({query, key, value, in_proj_weight, in_proj_bias})) {
     torch::Tensor q, k, v;
     if (query.is_same(key) && key.is_same(value)) {
       // Self-attention: one (N·L, E) · (E, 3E) projection; q, k, v are column blocks of it.

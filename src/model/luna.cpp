@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "lumamba/core/error.h"
+#include "lumamba/model/cpu_kernels.h"
 #include "lumamba/model/fmt_shape.h"
 #include "lumamba/model/kernels/spectrum_features_cpu.h"
 
@@ -66,11 +67,8 @@ torch::Tensor fft_features_ops(const torch::Tensor& patches) {
 }
 
 torch::Tensor fft_features(const torch::Tensor& patches) {
-  const bool needs_grad = torch::GradMode::is_enabled() && patches.requires_grad();
+  if (!inference_kernel_applies({patches})) return fft_features_ops(patches);
   const auto dtype = patches.scalar_type();
-  if (needs_grad || !patches.device().is_cpu() || (dtype != torch::kFloat32 && dtype != torch::kFloat64)) {
-    return fft_features_ops(patches);
-  }
   const int64_t p = patches.size(-1), bins = p / 2 + 1;
   auto spectrum = torch::view_as_real(torch::fft::rfft(patches, c10::nullopt, -1).contiguous());  // (..., bins, 2)
   auto sizes = patches.sizes().vec();

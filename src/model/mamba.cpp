@@ -15,6 +15,7 @@
 #include <cmath>
 
 #include "lumamba/core/error.h"
+#include "lumamba/model/cpu_kernels.h"
 #include "lumamba/model/fmt_shape.h"
 #include "lumamba/model/kernels/conv_silu_cpu.h"
 #include "lumamba/model/selective_scan.h"
@@ -77,10 +78,7 @@ torch::Tensor MambaImpl::forward(const torch::Tensor& hidden_states, bool revers
   const int64_t l = hidden_states.size(1), di = options.d_inner(), k = options.d_conv();
   auto xz = in_proj->forward(hidden_states);  // (B, L, 2Di)
   auto z = xz.narrow(2, di, di).transpose(1, 2);  // (B, Di, L) view
-  const auto dtype = xz.scalar_type();
-  const bool inference = !(torch::GradMode::is_enabled() && (xz.requires_grad() || conv1d->weight.requires_grad()));
-  if (inference && xz.device().is_cpu() && (dtype == torch::kFloat32 || dtype == torch::kFloat64) &&
-      conv1d->weight.scalar_type() == dtype) {
+  if (inference_kernel_applies({xz, conv1d->weight, conv1d->bias})) {
     return mix(fused_conv_silu(xz.narrow(2, 0, di), *conv1d, reverse), z, reverse, nullptr);
   }
   auto x = xz.narrow(2, 0, di).transpose(1, 2);  // (B, Di, L) view
