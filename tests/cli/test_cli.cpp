@@ -19,19 +19,16 @@
 #include "lumamba/preprocess/dataset_builder.h"
 #include "lumamba/preprocess/preset.h"
 #include "support/golden.h"
+#include "support/scratch.h"
 #include "support/tensor_compare.h"
 #include "support/tolerances.h"
 
 namespace lumamba::test {
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("lumamba_cli_" + name)).string();
-}
-
 int run(const std::string& args, const std::string& stdout_path = "/dev/null") {
-  const std::string cmd = std::string(LUMAMBA_CLI_PATH) + " " + args + " > " + stdout_path + " 2> " +
-                          temp_path("stderr.txt");
+  const std::string cmd =
+      std::string(LUMAMBA_CLI_PATH) + " " + args + " > " + stdout_path + " 2> " + scratch_path("cli_stderr.txt");
   return std::system(cmd.c_str());
 }
 
@@ -40,9 +37,9 @@ std::string weights_args() {
 }
 
 TEST(CliForward, PretrainingOutputsMatchGolden) {
-  const auto out = temp_path("pre.safetensors");
-  ASSERT_EQ(run("forward " + weights_args() + " --input " + golden_path("case_c22.safetensors") + " --output " +
-                out + " num_classes=0"),
+  const auto out = scratch_path("cli_pre.safetensors");
+  ASSERT_EQ(run("forward " + weights_args() + " --input " + golden_path("case_c22.safetensors") + " --output " + out +
+                " num_classes=0"),
             0);
   auto result = load_tensors(io::SafetensorsFile::open(out));
   auto golden = load_tensors(open_golden("case_c22.safetensors"));
@@ -54,7 +51,7 @@ TEST(CliForward, PretrainingOutputsMatchGolden) {
 }
 
 TEST(CliForward, Float64MatchesGoldenF64) {
-  const auto out = temp_path("pre64.safetensors");
+  const auto out = scratch_path("cli_pre64.safetensors");
   ASSERT_EQ(run("forward " + weights_args() + " --dtype float64 --input " + golden_path("case_c22.safetensors") +
                 " --output " + out + " num_classes=0"),
             0);
@@ -70,9 +67,9 @@ TEST(CliForward, ChannelNamesFromMetadataAndZscore) {
   // --zscore normalises like the reference task. Logits must equal the golden classification path.
   auto golden_file = open_golden("case_c22.safetensors");
   auto golden = load_tensors(golden_file);
-  const auto in = temp_path("names_only.safetensors");
+  const auto in = scratch_path("cli_names_only.safetensors");
   model::save_tensors(in, {{"input", golden.at("input_raw")}}, {{"channels", golden_file.metadata().at("channels")}});
-  const auto out = temp_path("names_only_out.safetensors");
+  const auto out = scratch_path("cli_names_only_out.safetensors");
   ASSERT_EQ(run("forward " + weights_args() + " --zscore --input " + in + " --output " + out), 0);
   auto result = load_tensors(io::SafetensorsFile::open(out));
   EXPECT_TRUE(close_rms(result.at("logits"), golden.at("cls.logits"), kF32StageRmsTol));
@@ -83,20 +80,21 @@ TEST(CliForward, ChannelNamesFromMetadataAndZscore) {
 
 TEST(CliForward, UnknownChannelIsNamed) {
   auto golden = load_tensors(open_golden("case_c16.safetensors"));
-  const auto in = temp_path("unknown.safetensors");
+  const auto in = scratch_path("cli_unknown.safetensors");
   std::string names = "FP1,FP2,F7,F3,F4,F8,T7,C3,C4,T8,P7,P3,P4,P8,O1,XYZ9";
   model::save_tensors(in, {{"input", golden.at("input")}}, {{"channels", names}});
-  EXPECT_NE(run("forward " + weights_args() + " --input " + in + " --output " + temp_path("never.safetensors")), 0);
-  std::ifstream err(temp_path("stderr.txt"));
+  EXPECT_NE(run("forward " + weights_args() + " --input " + in + " --output " + scratch_path("cli_never.safetensors")),
+            0);
+  std::ifstream err(scratch_path("cli_stderr.txt"));
   std::stringstream ss;
   ss << err.rdbuf();
   EXPECT_NE(ss.str().find("XYZ9"), std::string::npos) << ss.str();
-  EXPECT_FALSE(std::filesystem::exists(temp_path("never.safetensors")));
+  EXPECT_FALSE(std::filesystem::exists(scratch_path("cli_never.safetensors")));
   std::remove(in.c_str());
 }
 
 TEST(CliInfo, JsonParameterCountsAndMacs) {
-  const auto out = temp_path("info.json");
+  const auto out = scratch_path("cli_info.json");
   ASSERT_EQ(run("info --json --weights " + golden_path("weights.safetensors") + " --config " +
                     golden_path("config.json") + " --threads 2",
                 out),
@@ -117,7 +115,7 @@ TEST(CliInfo, JsonParameterCountsAndMacs) {
 // with a message naming the variable.
 TEST(CliInfo, ScanIsaOverride) {
   namespace k = model::kernels;
-  const auto out = temp_path("info_isa.json");
+  const auto out = scratch_path("cli_info_isa.json");
   if (k::scan_isa_available(k::ScanIsa::kAvx2)) {
     setenv("LUMAMBA_SCAN_ISA", "avx2", 1);
     const int rc = run("info --json", out);
@@ -130,7 +128,7 @@ TEST(CliInfo, ScanIsaOverride) {
   const int rc = run("info --json", out);
   unsetenv("LUMAMBA_SCAN_ISA");
   EXPECT_NE(rc, 0);
-  std::ifstream err(temp_path("stderr.txt"));
+  std::ifstream err(scratch_path("cli_stderr.txt"));
   const std::string message((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
   EXPECT_NE(message.find("LUMAMBA_SCAN_ISA"), std::string::npos) << message;
   std::remove(out.c_str());
@@ -140,7 +138,7 @@ TEST(CliInfo, ScanIsaOverride) {
 // OpenBLAS's generic SSE3 fallback on a CPU with AVX2+FMA (the Prescott case, 5x slower SGEMM).
 // The test never unsets the variable itself (machines may set it on purpose).
 TEST(CliInfo, OpenblasCoreIsPresetOrNotAGenericFallback) {
-  const auto out = temp_path("info_core.json");
+  const auto out = scratch_path("cli_info_core.json");
   ASSERT_EQ(run("info --json", out), 0);
   std::ifstream f(out);
   const auto j = nlohmann::json::parse(f);
@@ -155,7 +153,7 @@ TEST(CliInfo, OpenblasCoreIsPresetOrNotAGenericFallback) {
   // An explicit choice in the child's environment is respected (Haswell kernels run on any AVX2 CPU).
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     const std::string cmd = "OPENBLAS_CORETYPE=Haswell " + std::string(LUMAMBA_CLI_PATH) + " info --json > " + out +
-                            " 2> " + temp_path("stderr.txt");
+                            " 2> " + scratch_path("cli_stderr.txt");
     ASSERT_EQ(std::system(cmd.c_str()), 0);
     std::ifstream g(out);
     const auto k = nlohmann::json::parse(g);
@@ -180,9 +178,9 @@ ContinuousInputs continuous_inputs(const std::string& edf, const std::string& pr
   ContinuousInputs in;
   in.n_patches = rec.n_samples / patch;
   in.seconds_per_patch = static_cast<double>(patch) / rec.sfreq_hz;
-  auto signal = torch::from_blob(const_cast<float*>(rec.signal_uv.data()), {rec.n_channels, rec.n_samples},
-                                 torch::kFloat32)
-                    .narrow(1, 0, in.n_patches * patch);
+  auto signal =
+      torch::from_blob(const_cast<float*>(rec.signal_uv.data()), {rec.n_channels, rec.n_samples}, torch::kFloat32)
+          .narrow(1, 0, in.n_patches * patch);
   in.signal = model::functional::zscore_channels(signal.unsqueeze(0));  // copies: rec may go
   in.locations = torch::empty({1, rec.n_channels, 3}, torch::kFloat32);
   for (int64_t c = 0; c < rec.n_channels; ++c) {
@@ -198,7 +196,7 @@ const std::string kWholeRecordingEdf = std::string(LUMAMBA_TEST_DATA_DIR) + "/ed
 // `embed --whole-recording` on a real 2-minute recording, streamed in 3 chunks, equals the encoder
 // run once on the whole z-scored recording (same preprocessing, library calls).
 TEST(CliEmbed, WholeRecordingEqualsOneShotEncoder) {
-  const auto out = temp_path("whole.safetensors");
+  const auto out = scratch_path("cli_whole.safetensors");
   ASSERT_EQ(run("embed " + kWholeRecordingEdf + " " + weights_args() +
                 " --preset events --whole-recording --chunk-patches 300 --output " + out),
             0);
@@ -217,7 +215,7 @@ TEST(CliEmbed, WholeRecordingEqualsOneShotEncoder) {
 
 // `predict --whole-recording`: one row per recording, the head's probabilities on the one-shot encoder.
 TEST(CliPredict, WholeRecordingIsOnePredictionOfTheWholeSequence) {
-  const auto out = temp_path("whole_predict");
+  const auto out = scratch_path("cli_whole_predict");
   std::filesystem::remove_all(out);
   ASSERT_EQ(run("predict " + kWholeRecordingEdf + " " + weights_args() +
                 " --preset events --whole-recording --chunk-patches 300 --output " + out),

@@ -8,13 +8,11 @@
 #include "lumamba/core/error.h"
 #include "lumamba/io/channels.h"
 #include "lumamba/io/window_h5.h"
+#include "support/scratch.h"
 
 namespace lumamba::io {
 namespace {
-
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("lumamba_h5_" + name)).string();
-}
+using test::scratch_path;
 
 RecordingWindows make_recording(int64_t n, const std::vector<std::string>& names, int64_t t, float scale) {
   RecordingWindows r;
@@ -38,7 +36,7 @@ RecordingWindows make_recording(int64_t n, const std::vector<std::string>& names
 TEST(WindowH5, WriteAssembleReadRoundTrip) {
   const std::vector<std::string> names = {"FP1-F7", "F7-T3", "C3", "O2"};
   const auto a = make_recording(3, names, 40, 50.f), b = make_recording(2, names, 40, -20.f);
-  const auto pa = temp_path("a.h5"), pb = temp_path("b.h5"), out = temp_path("out.h5");
+  const auto pa = scratch_path("h5_a.h5"), pb = scratch_path("h5_b.h5"), out = scratch_path("h5_out.h5");
   write_recording_h5(pa, a, StorageDType::kFloat32, R"({"preset":"test"})");
   write_recording_h5(pb, b, StorageDType::kFloat32, R"({"preset":"test"})", /*gzip_level=*/4);
   assemble_window_h5({pa, pb}, out, R"({"preset":"test"})");
@@ -70,7 +68,7 @@ TEST(WindowH5, Float16StorageRoundsToHalfPrecision) {
   r.n_label_columns = 2;
   r.labels.clear();
   r.multi_labels = {0, 1, 1, 0};
-  const auto p = temp_path("f16.h5");
+  const auto p = scratch_path("h5_f16.h5");
   write_recording_h5(p, r, StorageDType::kFloat16, "{}");
   auto reader = WindowH5Reader::open(p);
   const auto x = reader.read_signal(0, 0, 2);
@@ -121,19 +119,23 @@ TEST(WindowH5, ReferenceChannelOrders) {
 }
 
 TEST(WindowH5, BadFilesAreClearErrors) {
-  const auto p = temp_path("not_h5.h5");
-  { std::FILE* f = std::fopen(p.c_str(), "wb"); std::fputs("not an hdf5 file", f); std::fclose(f); }
+  const auto p = scratch_path("h5_not_h5.h5");
+  {
+    std::FILE* f = std::fopen(p.c_str(), "wb");
+    std::fputs("not an hdf5 file", f);
+    std::fclose(f);
+  }
   try {
     WindowH5Reader::open(p);
     FAIL();
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("not an HDF5 file"), std::string::npos);
   }
-  EXPECT_THROW(WindowH5Reader::open(temp_path("missing.h5")), InputError);
+  EXPECT_THROW(WindowH5Reader::open(scratch_path("h5_missing.h5")), InputError);
   auto r = make_recording(2, {"C3"}, 40, 1.f);
   r.labels.pop_back();
-  EXPECT_THROW(write_recording_h5(temp_path("bad.h5"), r, StorageDType::kFloat32, "{}"), InputError);
-  EXPECT_FALSE(std::filesystem::exists(temp_path("bad.h5")));
+  EXPECT_THROW(write_recording_h5(scratch_path("h5_bad.h5"), r, StorageDType::kFloat32, "{}"), InputError);
+  EXPECT_FALSE(std::filesystem::exists(scratch_path("h5_bad.h5")));
   std::filesystem::remove(p);
 }
 

@@ -9,16 +9,13 @@
 #include "lumamba/model/lumamba.h"
 #include "lumamba/model/weights.h"
 #include "support/golden.h"
+#include "support/scratch.h"
 
 namespace lumamba::test {
 namespace {
 
 using model::LuMamba;
 using model::LuMambaOptions;
-
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("lumamba_test_" + name)).string();
-}
 
 ::testing::AssertionResult throws_input_error_containing(const std::function<void()>& fn,
                                                          const std::vector<std::string>& needles) {
@@ -38,7 +35,7 @@ TEST(Weights, PretrainingModelIgnoresClassifierTensors) {
   auto weights = open_golden("weights.safetensors");
   LuMamba net(LuMambaOptions().num_classes(0));
   const auto report = model::load_state_dict(*net, {&weights});
-  EXPECT_EQ(report.loaded.size(), 142u);        // 151 tensors − 9 of the LUNA head
+  EXPECT_EQ(report.loaded.size(), 142u);  // 151 tensors − 9 of the LUNA head
   EXPECT_EQ(report.ignored_head.size(), 9u);
   EXPECT_TRUE(torch::equal(net->mask_token, model::to_torch(weights.at("mask_token"))));
 }
@@ -61,7 +58,7 @@ TEST(Weights, UnexpectedEncoderTensorIsAnError) {
   auto golden = load_tensors(open_golden("weights.safetensors"));
   std::vector<std::pair<std::string, torch::Tensor>> tensors(golden.begin(), golden.end());
   tensors.emplace_back("mamba_blocks.7.mamba_fwd.D", torch::ones({4}));
-  const auto path = temp_path("unexpected.safetensors");
+  const auto path = scratch_path("weights_unexpected.safetensors");
   model::save_tensors(path, tensors);
   auto file = io::SafetensorsFile::open(path);
   LuMamba net(LuMambaOptions().num_classes(2));
@@ -74,7 +71,7 @@ TEST(Weights, LightningModelPrefixIsAccepted) {
   auto golden = load_tensors(open_golden("weights.safetensors"));
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   for (const auto& [name, t] : golden) tensors.emplace_back("model." + name, t);
-  const auto path = temp_path("prefixed.safetensors");
+  const auto path = scratch_path("weights_prefixed.safetensors");
   model::save_tensors(path, tensors);
   auto file = io::SafetensorsFile::open(path);
   LuMamba net(LuMambaOptions().num_classes(2));
@@ -86,11 +83,11 @@ TEST(Weights, LightningModelPrefixIsAccepted) {
 }
 
 TEST(Weights, CheckpointRoundTripRebuildsTheModel) {
-  auto options = LuMambaOptions().num_queries(3).embed_dim(16).num_blocks(1).d_state(4).num_classes(4)
-                     .classifier_option("mamba");
+  auto options =
+      LuMambaOptions().num_queries(3).embed_dim(16).num_blocks(1).d_state(4).num_classes(4).classifier_option("mamba");
   torch::manual_seed(3);
   LuMamba net(options);
-  const auto path = temp_path("checkpoint.safetensors");
+  const auto path = scratch_path("weights_checkpoint.safetensors");
   model::save_checkpoint(path, *net, options, R"({"sfreq_hz": 256})");
   auto file = io::SafetensorsFile::open(path);
   EXPECT_EQ(file.metadata().at(model::kMetaFormatVersion), model::kCheckpointFormatVersion);

@@ -11,10 +11,12 @@
 #include "lumamba/io/safetensors.h"
 #include "lumamba/io/window_h5.h"
 #include "lumamba/preprocess/dataset_builder.h"
+#include "support/scratch.h"
 
 namespace lumamba::preprocess {
 namespace {
 namespace fs = std::filesystem;
+using test::fresh_scratch_dir;
 
 const std::string kData = LUMAMBA_TEST_DATA_DIR;
 // Issue 5's parity target for the full chain on real recordings.
@@ -75,15 +77,8 @@ INSTANTIATE_TEST_SUITE_P(
                       ChainCase{"tuh_ar_tcp22", "aaaaaool_s001_t000.edf", {}, 60.0}),
     [](const auto& info) { return info.param.reference; });
 
-fs::path fresh_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("lumamba_build_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 TEST(DatasetBuilder, BadFilesAreReportedAndTheRunContinues) {
-  const auto dir = fresh_dir("bad");
+  const auto dir = fresh_scratch_dir("build_bad");
   fs::copy_file(kData + "/edf/S001R01.edf", dir / "good.edf");
   // Catalogue: truncated file, random bytes, empty file, a file lacking a required electrode,
   // a recording shorter than one window (no windows, not a failure).
@@ -95,7 +90,7 @@ TEST(DatasetBuilder, BadFilesAreReportedAndTheRunContinues) {
   }
   std::ofstream(dir / "random.edf", std::ios::binary) << "this is not an EDF file at all, just text.............";
   std::ofstream(dir / "empty.bdf", std::ios::binary).flush();
-  fs::copy_file(kData + "/edf/eeglab_test.edf", dir / "no_cz.edf");  // eeglab has no CZ
+  fs::copy_file(kData + "/edf/eeglab_test.edf", dir / "no_cz.edf");         // eeglab has no CZ
   fs::copy_file(kData + "/edf/aaaaaool_s001_t000.edf", dir / "short.edf");  // 2 s < 5 s window
   PreprocessPreset preset;
   preset.montage = "unipolar";
@@ -128,7 +123,7 @@ TEST(DatasetBuilder, BadFilesAreReportedAndTheRunContinues) {
 }
 
 TEST(DatasetBuilder, ManifestAndTuabFolderLabels) {
-  const auto dir = fresh_dir("manifest");
+  const auto dir = fresh_scratch_dir("build_manifest");
   std::ofstream(dir / "m.csv") << "file,label,subject,split\n" << kData << "/edf/S001R01.edf,1,S001,test\n";
   PreprocessPreset preset;
   preset.channels = {"O1", "O2"};

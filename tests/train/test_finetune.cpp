@@ -1,12 +1,12 @@
 // Fine-tuning end to end on tiny HDF5 files: outputs, exact resume, checkpoint → evaluate/embed,
 // config errors, and that a tiny model learns a separable toy task (sine bursts vs noise).
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
@@ -18,24 +18,19 @@
 #include "lumamba/io/window_h5.h"
 #include "lumamba/model/weights.h"
 #include "lumamba/train/finetune.h"
+#include "support/scratch.h"
 
 namespace {
 namespace fs = std::filesystem;
 using namespace lumamba;
+using lumamba::test::fresh_scratch_dir;
 
 constexpr int64_t kSamples = 160;  // 4 patches of 40
 
-fs::path fresh_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("lumamba_finetune_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 // One recording: label 1 windows carry a 12 Hz sine burst on every channel, label 0 windows noise.
 // per_channel: channel c of window w carries the sine when (w + c) % 2 == 1, y = (N, C) 0/1 labels.
-void add_recording(const fs::path& path, const std::vector<std::string>& channels, const std::string& split,
-                   int64_t n, uint32_t seed, bool per_channel = false) {
+void add_recording(const fs::path& path, const std::vector<std::string>& channels, const std::string& split, int64_t n,
+                   uint32_t seed, bool per_channel = false) {
   io::RecordingWindows r;
   r.channel_names = channels;
   for (const auto& p : io::channel_positions(channels)) r.channel_locations_m.push_back({p.x_m, p.y_m, p.z_m});
@@ -88,7 +83,8 @@ model: {classifier_option: linear, num_classes: 2, embed_dim: 16, num_queries: 2
 train: {mode: full, epochs: 3, warmup_epochs: 1, batch_size: 8, eval_batch_size: 16, patience: 50, seed: 5}
 optimizer: {lr: 3.0e-3, weight_decay: 0.01, layer_decay: 0.75}
 schedule: {warmup_lr_init: 1.0e-5, lr_min: 1.0e-5}
-)", "tiny.yaml");
+)",
+                                           "tiny.yaml");
   flat.apply_override("data=" + data);
   flat.apply_override("train.epochs=" + std::to_string(epochs));
   return flat;
@@ -103,12 +99,12 @@ std::vector<torch::Tensor> weights_of(const std::string& checkpoint) {
 
 TEST(Finetune, ResumeEqualsStraightRunAndWritesOutputs) {
   at::set_num_threads(1);
-  const auto dir = fresh_dir("resume");
+  const auto dir = fresh_scratch_dir("finetune_resume");
   const auto data = make_dataset(dir);
 
   const auto straight_flat = tiny_config(data, 3);
-  const auto straight = train::run_finetune(train::finetune_config(straight_flat), straight_flat,
-                                            (dir / "straight").string(), false);
+  const auto straight =
+      train::run_finetune(train::finetune_config(straight_flat), straight_flat, (dir / "straight").string(), false);
   EXPECT_EQ(straight.epochs_run, 3);
   ASSERT_TRUE(straight.has_test);
   EXPECT_EQ(straight.test.windows.n_samples, 12);
@@ -148,7 +144,7 @@ TEST(Finetune, ResumeEqualsStraightRunAndWritesOutputs) {
 
 TEST(Finetune, LearnsSeparableToyTaskAndCheckpointEvaluatesTheSame) {
   at::set_num_threads(1);
-  const auto dir = fresh_dir("learn");
+  const auto dir = fresh_scratch_dir("finetune_learn");
   const auto data = make_dataset(dir);
   auto flat = tiny_config(data, 8);
   const auto result = train::run_finetune(train::finetune_config(flat), flat, (dir / "run").string(), false);
@@ -178,7 +174,7 @@ TEST(Finetune, LearnsSeparableToyTaskAndCheckpointEvaluatesTheSame) {
 
 TEST(Finetune, MultiLabelPerChannelTargets) {
   at::set_num_threads(1);
-  const auto dir = fresh_dir("multilabel");
+  const auto dir = fresh_scratch_dir("finetune_multilabel");
   const std::vector<std::string> c4{"FP1", "FP2", "O1", "O2"};
   add_recording(dir / "a.h5", c4, "train", 32, 11, true);
   add_recording(dir / "t.h5", c4, "test", 12, 12, true);
@@ -212,7 +208,8 @@ TEST(Finetune, ConfigErrorsNameTheKey) {
   bad.apply_override("train.mode=frozen");
   EXPECT_THROW(train::finetune_config(bad), InputError);
   auto missing = tiny_config("/nonexistent/file.h5", 1);
-  EXPECT_THROW(train::run_finetune(train::finetune_config(missing), missing, fresh_dir("missing").string(), false),
+  EXPECT_THROW(train::run_finetune(train::finetune_config(missing), missing,
+                                   fresh_scratch_dir("finetune_missing").string(), false),
                InputError);
 }
 

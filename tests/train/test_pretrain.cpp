@@ -2,15 +2,13 @@
 // falls on a learnable signal, checkpoints load for inference and fine-tuning, config errors name
 // the key. Tiny model (E 16, Q 2, 1 block, d_state 4, patch 8) on tiny HDF5 files made here (4
 // and 6 channels, 64 samples per window).
-#include "lumamba/train/pretrain.h"
-
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "lumamba/core/error.h"
@@ -19,19 +17,14 @@
 #include "lumamba/io/window_h5.h"
 #include "lumamba/model/lumamba.h"
 #include "lumamba/model/weights.h"
+#include "lumamba/train/pretrain.h"
+#include "support/scratch.h"
 
 namespace lumamba::test {
 namespace {
 namespace fs = std::filesystem;
 
 constexpr int64_t kSamples = 64;
-
-fs::path temp_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("lumamba_pretrain_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 // One recording of n windows. kind "noise": Gaussian µV; "toy": the same sinusoid on every channel
 // with a random phase per window, plus a little noise (learnable: a masked patch of one channel
@@ -56,8 +49,8 @@ std::string write_file(const fs::path& dir, const std::string& name, const std::
     for (int64_t c = 0; c < r.n_channels; ++c) {
       const float freq = 0.3f;
       for (int64_t t = 0; t < kSamples; ++t) {
-        const float x = kind == "toy" ? 40.f * std::sin(freq * static_cast<float>(t) + ph) + 2.f * noise(rng)
-                                      : 20.f * noise(rng);
+        const float x =
+            kind == "toy" ? 40.f * std::sin(freq * static_cast<float>(t) + ph) + 2.f * noise(rng) : 20.f * noise(rng);
         r.signal_uv.push_back(x);
       }
     }
@@ -147,7 +140,7 @@ class PretrainTest : public ::testing::Test {
 };
 
 TEST_F(PretrainTest, ResumedRunEqualsUninterruptedRun) {
-  const auto dir = temp_dir("resume");
+  const auto dir = fresh_scratch_dir("pretrain_resume");
   const auto a = write_file(dir, "four", {"FP1", "FP2", "C3", "C4"}, 20, "noise", 1);
   const auto b = write_file(dir, "six", {"FP1", "FP2", "C3", "C4", "O1", "O2"}, 15, "noise", 2);
   const std::string data = "data=" + a + "," + b;
@@ -162,11 +155,13 @@ TEST_F(PretrainTest, ResumedRunEqualsUninterruptedRun) {
 
   // Stopped mid-epoch after 5 steps, then resumed to the end.
   auto flat_stop = tiny_config({data, "train.max_steps=5"});
-  const auto stopped = train::run_pretrain(train::pretrain_config(flat_stop), flat_stop, (dir / "resumed").string(), false);
+  const auto stopped =
+      train::run_pretrain(train::pretrain_config(flat_stop), flat_stop, (dir / "resumed").string(), false);
   ASSERT_EQ(stopped.steps, 5);
   // Another stop exactly at the epoch boundary on the way.
   auto flat_stop2 = tiny_config({data, "train.max_steps=7"});
-  ASSERT_EQ(train::run_pretrain(train::pretrain_config(flat_stop2), flat_stop2, (dir / "resumed").string(), true).steps, 7);
+  ASSERT_EQ(train::run_pretrain(train::pretrain_config(flat_stop2), flat_stop2, (dir / "resumed").string(), true).steps,
+            7);
   const auto resumed = train::run_pretrain(config, flat, (dir / "resumed").string(), true);
   ASSERT_EQ(resumed.steps, 14);
 
@@ -180,8 +175,10 @@ TEST_F(PretrainTest, ResumedRunEqualsUninterruptedRun) {
   // The epoch lines of the resumed run equal the uninterrupted run's (throughput aside). Its
   // "train" lines differ: a stop writes one for the steps since the last line.
   std::vector<nlohmann::json> e1, e2;
-  for (const auto& j : read_metrics(dir / "straight")) if (j["kind"] == "epoch") e1.push_back(j);
-  for (const auto& j : read_metrics(dir / "resumed")) if (j["kind"] == "epoch") e2.push_back(j);
+  for (const auto& j : read_metrics(dir / "straight"))
+    if (j["kind"] == "epoch") e1.push_back(j);
+  for (const auto& j : read_metrics(dir / "resumed"))
+    if (j["kind"] == "epoch") e2.push_back(j);
   ASSERT_EQ(e1.size(), e2.size());
   for (size_t i = 0; i < e1.size(); ++i) {
     EXPECT_EQ(e1[i]["step"], e2[i]["step"]) << i;
@@ -204,7 +201,7 @@ TEST_F(PretrainTest, ResumedRunEqualsUninterruptedRun) {
 }
 
 TEST_F(PretrainTest, CheckpointsLoadForInferenceAndFineTuning) {
-  const auto dir = temp_dir("ckpt");
+  const auto dir = fresh_scratch_dir("pretrain_ckpt");
   const auto a = write_file(dir, "four", {"FP1", "FP2", "C3", "C4"}, 10, "noise", 3);
   auto flat = tiny_config({"data=" + a, "objective.mode=reconstruction", "train.epochs=1", "train.warmup_epochs=0"});
   const auto result = train::run_pretrain(train::pretrain_config(flat), flat, (dir / "out").string(), false);
@@ -228,7 +225,7 @@ TEST_F(PretrainTest, CheckpointsLoadForInferenceAndFineTuning) {
 }
 
 TEST_F(PretrainTest, ReconstructionLossFallsOnALearnableSignal) {
-  const auto dir = temp_dir("learn");
+  const auto dir = fresh_scratch_dir("pretrain_learn");
   const auto a = write_file(dir, "four", {"FP1", "FP2", "C3", "C4"}, 40, "toy", 4);
   const auto b = write_file(dir, "six", {"FP1", "FP2", "C3", "C4", "O1", "O2"}, 40, "toy", 5);
   auto flat = tiny_config({"data=" + a + "," + b, "objective.mode=reconstruction", "train.epochs=12",
@@ -277,7 +274,7 @@ TEST(PretrainConfig, ErrorsNameTheKey) {
 }
 
 TEST(PretrainConfig, CropsLongerThanTheWindowAreRejectedBeforeTraining) {
-  const auto dir = temp_dir("crops");
+  const auto dir = fresh_scratch_dir("pretrain_crops");
   const auto a = write_file(dir, "four", {"FP1", "FP2", "C3", "C4"}, 10, "noise", 6);
   auto flat = tiny_config({"data=" + a, "objective.num_patches_global=16"});
   try {
@@ -310,7 +307,7 @@ TEST(PretrainConfig, PresetsAreComplete) {
 }
 
 TEST(PretrainSplit, RandomSplitIsPerFileAndSeeded) {
-  const auto dir = temp_dir("split");
+  const auto dir = fresh_scratch_dir("pretrain_split");
   const auto a = write_file(dir, "four", {"FP1", "FP2", "C3", "C4"}, 20, "noise", 7);
   const auto b = write_file(dir, "six", {"FP1", "FP2", "C3", "C4", "O1", "O2"}, 10, "noise", 8);
   const auto ds = data::WindowDataset::open({a, b}, {});
@@ -338,7 +335,8 @@ TEST(PatchEmbedGradient, MatchesFiniteDifferences) {
     auto x = torch::randn({2, 3, 4 * patch}, torch::kFloat64).requires_grad_(true);
     {  // the forward values are those of the plain Sequential (GELU is element-wise)
       torch::NoGradGuard no_grad;
-      const auto plain = net->proj_in->forward(x.reshape({2, 1, 3 * 4, patch})).permute({0, 2, 3, 1}).reshape({2, 12, -1});
+      const auto plain =
+          net->proj_in->forward(x.reshape({2, 1, 3 * 4, patch})).permute({0, 2, 3, 1}).reshape({2, 12, -1});
       EXPECT_TRUE(torch::equal(net->forward(x), plain));
     }
     const auto r = torch::randn_like(net->forward(x));
