@@ -36,19 +36,22 @@ ScanBenchCase::ScanBenchCase(const ScanBenchOptions& o) {
   LUMAMBA_CHECK(o.seq_len >= 1 && o.batch >= 1 && o.d_inner >= 1 && o.d_state >= 1,
                 "bench scan: sizes must be >= 1, got L={} B={} Di={} N={}", o.seq_len, o.batch, o.d_inner, o.d_state);
   const int64_t b = o.batch, l = o.seq_len, di = o.d_inner, n = o.d_state;
-  const int64_t r = (di / 2 + 15) / 16;  // dt_rank of a d_model = Di/2 block
   auto opts = torch::TensorOptions().dtype(o.float64 ? torch::kFloat64 : torch::kFloat32);
   torch::manual_seed(0);
   torch::NoGradGuard no_grad;
   if (o.time_major) {
-    auto xz = torch::randn({b, l, 2 * di}, opts);                  // in_proj output (B, L, 2Di)
-    auto x_dbl = torch::randn({b * l, r + 2 * n}, opts);           // x_proj output (B·L, R + 2N)
-    auto dt = torch::randn({di, b * l}, opts) * 0.5 - 1.0;         // dt_proj weight · δr (Di, B·L)
-    args_.u = leaf(torch::randn({b, l, di}, opts).transpose(1, 2));  // silu(conv) output, time-major
-    args_.z = leaf(xz.narrow(2, di, di).transpose(1, 2));
-    args_.delta = leaf(dt.view({di, b, l}).permute({1, 0, 2}));
-    args_.B = leaf(x_dbl.narrow(1, r, n).view({b, l, n}).transpose(1, 2));
-    args_.C = leaf(x_dbl.narrow(1, r + n, n).view({b, l, n}).transpose(1, 2));
+    // As MambaImpl::mix hands them over: every (B, Di, L) / (B, N, L) input a time-major view. z, B
+    // and C are narrow views of in_proj's / x_proj's outputs there; here they are dense time-major
+    // leaves (their gradients have the same layout either way, and a non-dense leaf would add an
+    // AccumulateGrad copy the model never makes).
+    auto time_major = [&](int64_t channels, double scale, double shift) {
+      return leaf(torch::randn({b, l, channels}, opts).mul_(scale).add_(shift).transpose(1, 2));
+    };
+    args_.u = time_major(di, 1.0, 0.0);        // silu(conv) output (B, L, Di)
+    args_.z = time_major(di, 1.0, 0.0);        // in_proj output, second half
+    args_.delta = time_major(di, 0.5, -1.0);   // x_dbl[:, :R] · dt_proj weightᵀ (B·L, Di)
+    args_.B = time_major(n, 1.0, 0.0);         // x_proj output columns (B·L, N)
+    args_.C = time_major(n, 1.0, 0.0);
   } else {
     args_.u = leaf(torch::randn({b, di, l}, opts));
     args_.z = leaf(torch::randn({b, di, l}, opts));
@@ -62,7 +65,8 @@ ScanBenchCase::ScanBenchCase(const ScanBenchOptions& o) {
   args_.delta_bias = leaf(dt_init + torch::log(-torch::expm1(-dt_init)));
   args_.delta_softplus = true;
   args_.chunk_size = o.chunk_size;
-  grad_y_ = torch::randn({b, di, l}, opts);
+  // out_proj's backward hands the scan a time-major grad_y (the (B·L, Di) gradient of y.transpose(1, 2)).
+  grad_y_ = o.time_major ? torch::randn({b, l, di}, opts).transpose(1, 2) : torch::randn({b, di, l}, opts);
 }
 
 void ScanBenchCase::forward(bool fused) { y_ = fused ? selective_scan_fused(args_) : selective_scan_ref(args_); }

@@ -125,10 +125,12 @@ torch::Tensor MambaImpl::mix(const torch::Tensor& x_tm, const torch::Tensor& z, 
   // x_tm (B, L, Di): x_proj reads it, and the scan reads it as a time-major (B, Di, L) view, so the
   // fused scan's y comes out time-major and out_proj needs no transpose copy.
   auto x_dbl = x_proj->forward(x_tm.view({b * l, di}));                // (B·L, R + 2N)
-  auto dt = torch::matmul(dt_proj->weight, x_dbl.narrow(1, 0, r).t());  // (Di, B·L)
+  // δ = dt_proj.weight · x_dbl[:, :R]ᵀ (mamba_ssm), computed as x_dbl[:, :R] · weightᵀ: the same
+  // products, laid out time-major (B·L, Di) like u, so the scan gathers both the same way.
+  auto dt = torch::matmul(x_dbl.narrow(1, 0, r), dt_proj->weight.t());  // (B·L, Di)
   SelectiveScanArgs args;
   args.u = x_tm.transpose(1, 2);                        // (B, Di, L), time-major strides
-  args.delta = dt.view({di, b, l}).permute({1, 0, 2});  // (B, Di, L)
+  args.delta = dt.view({b, l, di}).transpose(1, 2);    // (B, Di, L), time-major strides
   args.A = -torch::exp(A_log);
   args.B = x_dbl.narrow(1, r, n).view({b, l, n}).transpose(1, 2);      // (B, N, L)
   args.C = x_dbl.narrow(1, r + n, n).view({b, l, n}).transpose(1, 2);  // (B, N, L)
