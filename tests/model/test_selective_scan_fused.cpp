@@ -271,6 +271,43 @@ TEST(FusedScan, StridedTimeMajorViewsAndOptionalInputs) {
   for (size_t i = 0; i < grads_ref.size(); ++i) EXPECT_LE(rel_err(grads_fused[i], grads_ref[i]), kF64GradRelTol) << i;
 }
 
+// The Mamba block's views as they are (z a narrow of in_proj's (B, L, 2Di) output, B and C column
+// slices of x_proj's (B·L, R + 2N) output): the fused backward hands back gradients laid out
+// time-major like their inputs (a channel-major gradient tile is scattered element by element, and
+// the views' own backward would then copy it back across), with the values of autograd through the loop.
+TEST(FusedScan, GradientsOfNonDenseViewsKeepTheirInputsMemoryOrder) {
+  const int64_t b = 2, di = 24, l = 45, n = 16, r = 3;
+  torch::manual_seed(11);
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  auto xz = torch::randn({b, l, 2 * di}, opts).requires_grad_(true);
+  auto x_dbl = torch::randn({b * l, r + 2 * n}, opts).requires_grad_(true);
+  auto u = torch::randn({b, l, di}, opts).requires_grad_(true);
+  auto delta = (torch::randn({b, l, di}, opts) * 0.5 - 1.0).requires_grad_(true);
+  auto a = (-torch::arange(1, n + 1, opts).repeat({di, 1})).requires_grad_(true);
+  std::vector<torch::Tensor> grads[2];
+  for (int fused = 0; fused < 2; ++fused) {
+    SelectiveScanArgs args;
+    args.u = u.transpose(1, 2);
+    args.delta = delta.transpose(1, 2);
+    args.A = a;
+    args.B = x_dbl.narrow(1, r, n).view({b, l, n}).transpose(1, 2);
+    args.C = x_dbl.narrow(1, r + n, n).view({b, l, n}).transpose(1, 2);
+    args.z = xz.narrow(2, di, di).transpose(1, 2);
+    args.delta_softplus = true;
+    auto y = fused ? model::selective_scan_fused(args) : model::selective_scan_ref(args);
+    torch::manual_seed(12);  // the same gy for both
+    auto gy = torch::randn({b, l, di}, opts).transpose(1, 2);
+    grads[fused] = torch::autograd::grad({y}, {args.u, args.delta, args.z, args.B, args.C}, {gy});
+  }
+  const char* names[] = {"du", "ddelta", "dz", "dB", "dC"};
+  for (size_t i = 0; i < grads[1].size(); ++i) {
+    EXPECT_LE(rel_err(grads[1][i], grads[0][i]), kF64GradRelTol) << names[i];
+    // (B, Di|N, L) gradient stored (B, L, Di|N): the channel/state dimension innermost.
+    EXPECT_EQ(grads[1][i].stride(1), 1) << names[i] << " strides " << grads[1][i].strides();
+    EXPECT_GT(grads[1][i].stride(2), grads[1][i].stride(1)) << names[i];
+  }
+}
+
 TEST(FusedScan, InferenceAndTrainingForwardAgreeAndChunkSizeDoesNotMatter) {
   const Case c{2, 16, 77, 16, 64};
   const auto in = make_inputs(c, torch::kFloat32, 8);
