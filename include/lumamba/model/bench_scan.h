@@ -21,8 +21,8 @@ struct ScanBenchOptions {
   int64_t d_state = 16;     ///< N
   int64_t chunk_size = 64;  ///< fused checkpoint interval K
   bool float64 = false;
-  /// Inputs as the Mamba block hands them over: u, z, B, C time-major ((B, L, ·) memory), delta
-  /// (Di, B·L) memory. false: contiguous mamba_ssm (B, Di, L) / (B, N, L) tensors.
+  /// Inputs as the Mamba block hands them over: u, z, delta, B, C and grad_y time-major ((B, L, ·)
+  /// memory). false: contiguous mamba_ssm (B, Di, L) / (B, N, L) tensors.
   bool time_major = true;
   bool loop = true;          ///< also time the reference loop
   /// Fused calls: warm-up and total timed repetitions (spread over the rounds, see run_scan_bench).
