@@ -162,10 +162,11 @@ template <typename T, int kNp>
 // step share a cache line, where a row-by-row gather would touch K lines (and pages) per row.
 
 /// Tile (rows x0 … x0+g_count, logical times t0 … t0+len) of a (B, X, L) view <-> tile[i·kRowGroup + g],
-/// walking the view in its contiguous direction.
+/// walking the view in its contiguous direction. stage: scratch of g_count·len elements for gathers
+/// (to_tile) of time-contiguous rows; unused otherwise (may be nullptr).
 template <typename T, typename V>
 inline void tile_walk(const View3<V>& v, int64_t b, int64_t x0, int64_t g_count, int64_t t0, int64_t len,
-                      int64_t seq_len, bool reverse, T* __restrict tile, bool to_tile) {
+                      int64_t seq_len, bool reverse, T* __restrict tile, bool to_tile, T* __restrict stage) {
   const int64_t st = reverse ? -v.s2 : v.s2;
   V* base = v.data + b * v.s0 + x0 * v.s1 + (reverse ? seq_len - 1 - t0 : t0) * v.s2;
   const int64_t sx = v.s1;
@@ -189,6 +190,24 @@ inline void tile_walk(const View3<V>& v, int64_t b, int64_t x0, int64_t g_count,
           for (int64_t g = 0; g < g_count; ++g) q[g * sx] = row[g];
         }
       }
+    }
+  } else if (to_tile && std::abs(st) == 1) {
+    // Time-contiguous rows (e.g. mamba_ssm's contiguous (B, Di, L)): each row copied as one run into a
+    // row-major stage (vector loads, one per cache line), then transposed into the tile in L1. Copied
+    // element by element straight into the tile, each missing line held 16 loads and few lines were
+    // in flight (kernel alone, contiguous inputs, L = 1024, B = 8, 1 thread: backward 122 -> 99 ms).
+    // Staging the scatters gained nothing (stores do not stall).
+    for (int64_t g = 0; g < g_count; ++g) {
+      const V* __restrict p = base + g * sx;
+      T* __restrict q = stage + g * len;
+      if (st == 1) {
+        for (int64_t i = 0; i < len; ++i) q[i] = p[i];
+      } else {
+        for (int64_t i = 0; i < len; ++i) q[i] = p[-i];
+      }
+    }
+    for (int64_t i = 0; i < len; ++i) {
+      for (int64_t g = 0; g < g_count; ++g) tile[i * kRowGroup + g] = stage[g * len + i];
     }
   } else {
     for (int64_t g = 0; g < g_count; ++g) {
@@ -224,38 +243,15 @@ inline void prefetch_tile(const View3<V>& v, int64_t b, int64_t x0, int64_t g_co
   }
 }
 
-/// Tile (rows x0 … x0+g_count, logical times t0 … t0+len) of a (B, X, L) view -> tile[i·kRowGroup + g].
-/// Rows that are time-contiguous (|time stride| = 1, e.g. mamba_ssm's contiguous (B, Di, L)) are
-/// first copied run by run into a row-major stage (g_count·len elements; vector loads, one per cache
-/// line), then transposed into the tile in L1: copied element by element straight into the tile, each
-/// missing line held 16 loads and few lines were in flight (kernel alone, contiguous inputs, L = 1024,
-/// B = 8, 1 thread: backward 122 -> 99 ms). Staging the scatters gained nothing (stores do not stall).
 template <typename T>
 inline void gather_tile(const View3<const T>& v, int64_t b, int64_t x0, int64_t g_count, int64_t t0, int64_t len,
-                        int64_t seq_len, bool reverse, T* __restrict tile, T* __restrict stage) {
-  const int64_t st = reverse ? -v.s2 : v.s2;
-  if (std::abs(st) != 1 || std::abs(v.s1) < 1) {
-    tile_walk<T, const T>(v, b, x0, g_count, t0, len, seq_len, reverse, tile, true);
-    return;
-  }
-  const T* base = v.data + b * v.s0 + x0 * v.s1 + (reverse ? seq_len - 1 - t0 : t0) * v.s2;
-  for (int64_t g = 0; g < g_count; ++g) {
-    const T* __restrict p = base + g * v.s1;
-    T* __restrict q = stage + g * len;
-    if (st == 1) {
-      for (int64_t i = 0; i < len; ++i) q[i] = p[i];
-    } else {
-      for (int64_t i = 0; i < len; ++i) q[i] = p[-i];
-    }
-  }
-  for (int64_t i = 0; i < len; ++i) {
-    for (int64_t g = 0; g < g_count; ++g) tile[i * kRowGroup + g] = stage[g * len + i];
-  }
+                        int64_t seq_len, bool reverse, T* tile, T* stage) {
+  tile_walk<T, const T>(v, b, x0, g_count, t0, len, seq_len, reverse, tile, true, stage);
 }
 template <typename T>
 inline void scatter_tile(const View3<T>& v, int64_t b, int64_t x0, int64_t g_count, int64_t t0, int64_t len,
                          int64_t seq_len, bool reverse, T* tile) {
-  tile_walk<T, T>(v, b, x0, g_count, t0, len, seq_len, reverse, tile, false);
+  tile_walk<T, T>(v, b, x0, g_count, t0, len, seq_len, reverse, tile, false, nullptr);
 }
 
 /// Per-call data shared by all rows: A padded to (Di, Np); B and C of each batch packed to
