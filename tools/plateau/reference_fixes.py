@@ -1,3 +1,5 @@
+# Why fixes exist: torch 1.13 computes GELU's backward wrong for a non-contiguous gradient (gelu_backward_check.py).
+# `--fix gelu` in train_reference.py swaps nn.GELU for one that hands the kernel a contiguous gradient.
 import torch, torch.nn as nn
 class _Gelu(torch.autograd.Function):
     @staticmethod

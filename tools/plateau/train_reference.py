@@ -1,6 +1,5 @@
 # Diagnosis of the ln 2 plateau (issue 24): trains the reference LuMamba (../shared/reference, imported, not copied)
 # on the demo windows from demo_windows.py and prints per-stage sample spread and per-module gradient norms.
-# Train the reference LuMamba on the demo windows and record per-stage sample spread + grad norms.
 import sys, os, math, time, numpy as np, torch
 HERE = os.path.dirname(os.path.abspath(__file__)); REF = os.path.join(HERE, '../../../shared/reference')
 sys.path[:0] = [os.path.join(REF, 'shims'), REF]
@@ -17,7 +16,7 @@ z = np.load('/tmp/lumamba_demo_windows.npz')
 X, Y, L = torch.tensor(z['Xtr']), torch.tensor(z['Ytr']), torch.tensor(z['locs'])
 m = build(num_classes=2, classifier_option=a.head, seed=a.seed)
 fixes = a.fix.split(',') if a.fix else []
-exec(open(os.path.join(HERE, 'reference_fixes.py')).read())
+sys.path.insert(0, HERE); from reference_fixes import apply_fixes
 apply_fixes(m, fixes)
 if a.double: m = m.double(); X = X.double(); L = L.double()
 # spread hooks: across-sample std / rms at each stage output (mean over patches first)
