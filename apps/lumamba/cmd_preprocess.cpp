@@ -21,6 +21,7 @@ struct PreprocessArgs {
   int n_jobs = 1;
   uint64_t seed = 42;
   bool list_presets = false;
+  bool allow_failures = false;
   std::vector<std::string> overrides;
 };
 
@@ -55,7 +56,15 @@ int run_preprocess(const PreprocessArgs& args) {
   log::info("{} windows from {} recording(s) ({} reused from {}.parts), {} failed -> {}", summary.n_windows,
             summary.n_processed + summary.n_reused, summary.n_reused, args.output, summary.failures.size(),
             summary.n_windows > 0 ? args.output : "(nothing written)");
-  return summary.n_windows > 0 ? 0 : 1;
+  if (summary.n_windows == 0) return 1;
+  if (!summary.failures.empty()) {
+    // A dataset silently missing recordings skews every later number: fail loudly unless asked not to.
+    log::error("{} of {} recording(s) FAILED (reasons above); {} holds the other {} recording(s). Exit code 2; "
+               "--allow-failures accepts the partial dataset with exit code 0", summary.failures.size(),
+               summary.n_recordings, args.output, summary.n_processed + summary.n_reused);
+    return args.allow_failures ? 0 : 2;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -70,6 +79,8 @@ void add_preprocess(CLI::App& app, RunFn& run) {
   sub->add_option("--jobs", args->n_jobs, "recordings processed in parallel (default 1)")->check(CLI::PositiveNumber);
   sub->add_option("--seed", args->seed, "seed of the random train/val/test splits (default 42)");
   sub->add_flag("--list-presets", args->list_presets, "list the shipped presets and exit");
+  sub->add_flag("--allow-failures", args->allow_failures,
+                "exit 0 when some recordings fail but others gave windows (default: exit 2)");
   sub->add_option("overrides", args->overrides, "preset overrides key=value (dotted: event_labels.T1=1)");
   add_common_flags(*sub, args->common);
   sub->callback([args, &run] { run = [args] { return run_preprocess(*args); }; });

@@ -148,16 +148,19 @@ torch::Tensor classify_whole_recording(LuMambaImpl& model, const torch::Tensor& 
                       "whole-recording encoder output must be (1, S, {}), got {}", model.options.d_model(),
                       encoder_out.sizes());
   torch::NoGradGuard no_grad;
-  if (model.luna_classifier) return model.luna_classifier->forward(encoder_out);
-  if (model.linear_classifier) return model.linear_classifier->forward(encoder_out);
+  // In eval mode head_norm is a per-feature affine map, so normalising the whole sequence at once
+  // equals normalising each window.
+  const auto head_in = model.head_input(encoder_out);  // (1, S, D)
+  if (model.luna_classifier) return model.luna_classifier->forward(head_in);
+  if (model.linear_classifier) return model.linear_classifier->forward(head_in);
   // Mamba head: fc1 → GELU → Mamba over the sequence (chunks, carried state) → mean → fc3.
   auto& head = *model.mamba_classifier;
-  const int64_t s = encoder_out.size(1);
+  const int64_t s = head_in.size(1);
   const ChunkPlan plan{s, std::max<int64_t>(1, options.chunk_patches)};
   MambaStreamState state;
   torch::Tensor sum;
   for (int64_t i = 0; i < plan.n_chunks(); ++i) {
-    auto h = torch::gelu(head.fc1->forward(encoder_out.narrow(1, plan.first(i), plan.size(i))));
+    auto h = torch::gelu(head.fc1->forward(head_in.narrow(1, plan.first(i), plan.size(i))));
     auto y = head.mamba_1->forward_chunk(h, state, false).sum(1);  // (1, H)
     sum = sum.defined() ? sum + y : y;
   }

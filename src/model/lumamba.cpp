@@ -20,7 +20,7 @@ void LuMambaImpl::reset() {
   freq_embed = register_module("freq_embed", FrequencyFeatureEmbedder(e, options.patch_size()));
   channel_location_embedder = register_module("channel_location_embedder", torch::nn::ModuleList());
   channel_location_embedder->push_back(Mlp(MlpOptions(e, 2 * e, e).hidden_norm(true)));
-  mask_token = register_parameter("mask_token", torch::randn({1, 1, e}) * 0.02,
+  mask_token = register_parameter("mask_token", torch::zeros({1, 1, e}),
                                   /*requires_grad=*/options.is_pretraining());
   cross_attn = register_module("cross_attn", CrossAttentionBlock(options.num_queries(), e, options.num_heads(),
                                                                  options.ff_dim()));
@@ -37,15 +37,49 @@ void LuMambaImpl::reset() {
         "decoder_head",
         PatchReconstructionHeadWithQueries(options.patch_size(), e, options.num_heads(), options.num_queries()));
     channel_emb = register_module("channel_emb", ChannelEmbeddings(options.vocab_size(), e));
-  } else if (options.classifier_option() == "luna") {
-    luna_classifier = register_module(
-        "classifier", ClassificationHeadWithQueries(d, options.num_heads(), options.num_classes()));
-  } else if (options.classifier_option() == "mamba") {
-    mamba_classifier = register_module(
-        "classifier", MambaClassifier(MambaClassifierOptions(d, options.num_classes(), options.head_mamba())));
   } else {
-    linear_classifier = register_module("classifier", BasicLinearClassifier(d, options.num_classes()));
+    if (options.head_norm() == "batch") head_norm = register_module("head_norm", torch::nn::BatchNorm1d(d));
+    if (options.classifier_option() == "luna") {
+      luna_classifier = register_module(
+          "classifier", ClassificationHeadWithQueries(d, options.num_heads(), options.num_classes()));
+    } else if (options.classifier_option() == "mamba") {
+      mamba_classifier = register_module(
+          "classifier", MambaClassifier(MambaClassifierOptions(d, options.num_classes(), options.head_mamba())));
+    } else {
+      linear_classifier = register_module("classifier", BasicLinearClassifier(d, options.num_classes()));
+    }
   }
+  init_luna_weights();
+}
+
+void LuMambaImpl::init_luna_weights() {
+  // LUNA.initialize_weights runs at the end of LUNA.__init__, i.e. over the LUNA front end, the
+  // decoder and LUNA's own query classifier, but before LuMamba adds its Mamba blocks and its
+  // Mamba/linear heads (those keep mamba_ssm's / PyTorch's defaults). Every Linear there —
+  // MultiheadAttention's out_proj included — gets xavier_normal weights and zero bias; the mask token
+  // a normal of std 0.02 truncated at ±0.02; LayerNorms are 1/0 already.
+  torch::NoGradGuard no_grad;
+  std::vector<std::shared_ptr<torch::nn::Module>> luna_parts{patch_embed.ptr(), freq_embed.ptr(),
+                                                              channel_location_embedder.ptr(), cross_attn.ptr()};
+  if (decoder_head) luna_parts.push_back(decoder_head.ptr());
+  if (luna_classifier) luna_parts.push_back(luna_classifier.ptr());
+  for (const auto& part : luna_parts) {
+    for (const auto& module : part->modules(/*include_self=*/true)) {
+      if (auto* linear = module->as<torch::nn::LinearImpl>()) {
+        torch::nn::init::xavier_normal_(linear->weight);
+        if (linear->bias.defined()) torch::nn::init::zeros_(linear->bias);
+      }
+    }
+  }
+  // timm trunc_normal_(std=.02) with a = -std, b = std: resample until inside (here: clamp-free
+  // rejection by redrawing, as the distribution is what matters, not the reference's random stream).
+  auto token = torch::randn(mask_token.sizes()) * 0.02;
+  while (true) {
+    const auto outside = token.abs() > 0.02;
+    if (!outside.any().item<bool>()) break;
+    token = torch::where(outside, torch::randn(token.sizes()) * 0.02, token);
+  }
+  mask_token.copy_(token);
 }
 
 void LuMambaImpl::check_inputs(const torch::Tensor& signal, const torch::Tensor& locations,
@@ -163,12 +197,22 @@ LuMambaOutput LuMambaImpl::forward(const torch::Tensor& signal, const torch::Ten
     out.reconstruction = decoder_head->forward(out.encoder_out, queries, trace);
     record(trace, "recon", out.reconstruction);
   } else {
-    if (luna_classifier) out.logits = luna_classifier->forward(out.encoder_out, trace);
-    else if (mamba_classifier) out.logits = mamba_classifier->forward(out.encoder_out);
-    else out.logits = linear_classifier->forward(out.encoder_out);
+    const auto head_in = head_input(out.encoder_out);  // (B, S, D)
+    if (head_norm) record(trace, "head_norm", head_in);
+    if (luna_classifier) out.logits = luna_classifier->forward(head_in, trace);
+    else if (mamba_classifier) out.logits = mamba_classifier->forward(head_in);
+    else out.logits = linear_classifier->forward(head_in);
     record(trace, "logits", out.logits);
   }
   return out;
+}
+
+torch::Tensor LuMambaImpl::head_input(const torch::Tensor& encoder_out) {
+  if (!head_norm) return encoder_out;
+  // Training: statistics of the batch (over windows and patches), which removes the
+  // window-independent part of the features from the head's input and gradient. Inference: the
+  // running statistics, which fine-tuning recalibrates on the training windows in eval mode.
+  return head_norm->forward(encoder_out.transpose(1, 2)).transpose(1, 2);  // (B, S, D)
 }
 
 torch::Tensor LuMambaImpl::encode(const torch::Tensor& signal, const torch::Tensor& channel_locations,

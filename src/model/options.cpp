@@ -146,6 +146,7 @@ bool apply_key(LuMambaOptions& o, const std::string& key, const json& v, const s
   else if (key == "vocab_size") o.vocab_size(as_int(v, key, src));
   else if (key == "mamba_head_dim") o.mamba_head_dim(as_int(v, key, src));
   else if (key == "location_jitter") o.location_jitter(as_double(v, key, src));
+  else if (key == "head_norm") o.head_norm(as_string(v, key, src));
   else if (key == "location_jitter_in_eval") o.location_jitter_in_eval(as_bool(v, key, src));
   else if (key == "reference_location_tiling") o.reference_location_tiling(as_bool(v, key, src));
   else return kInformationalKeys.count(key) > 0;
@@ -187,6 +188,7 @@ void validate(const LuMambaOptions& o) {
   check_range("location_jitter", o.location_jitter(), 0, 1e3);
   check_option("bidirectional_strategy", o.bidirectional_strategy(), {"add", "ew_multiply"});
   check_option("classifier_option", o.classifier_option(), {"luna", "mamba", "linear"});
+  check_option("head_norm", o.head_norm(), {"none", "batch"});
   LUMAMBA_CHECK_INPUT(o.embed_dim() % o.num_heads() == 0,
                       "invalid value for 'num_heads': got {}; must divide embed_dim = {}",
                       o.num_heads(), o.embed_dim());
@@ -239,6 +241,7 @@ std::string options_to_json(const LuMambaOptions& o) {
             {"bidirectional", o.bidirectional()},
             {"bidirectional_strategy", o.bidirectional_strategy()},
             {"classifier_option", o.classifier_option()},
+            {"head_norm", o.head_norm()},
             {"num_classes", o.num_classes()},
             {"vocab_size", o.vocab_size()},
             {"mamba_head_dim", o.mamba_head_dim()},

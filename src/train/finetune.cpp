@@ -213,6 +213,43 @@ std::pair<double, std::vector<double>> validate(model::LuMamba& net, const Split
   return {loss / static_cast<double>(std::max<size_t>(1, split.windows.size())), probs};
 }
 
+// Across-window spread of the patch-averaged encoder output (B, S, D): mean over features of the
+// standard deviation over the batch, relative to the output's RMS. 0 when every window of the
+// batch maps to the same embedding.
+double encoder_spread(const torch::Tensor& encoder_out) {
+  if (encoder_out.size(0) < 2) return 0;
+  torch::NoGradGuard no_grad;
+  const auto pooled = encoder_out.mean(1).to(torch::kFloat64);  // (B, D)
+  const double rms = pooled.pow(2).mean().sqrt().item<double>();
+  return rms > 0 ? pooled.std(0).mean().item<double>() / rms : 0;
+}
+
+// head_norm=batch: sets the head's BatchNorm inference statistics to the exact mean and variance of
+// the encoder output over the training windows, computed in eval mode (no dropout, no location
+// jitter) — the features the head sees at inference. The running averages that BatchNorm keeps
+// while training come from train-mode features of batches of a few windows and left the head
+// overconfident at inference (the "precise BN" recalibration).
+void recalibrate_head_norm(model::LuMamba& net, const Split& split, int64_t batch_size) {
+  if (!net->head_norm) return;
+  net->eval();
+  torch::NoGradGuard no_grad;
+  torch::Tensor sum, sum_sq;
+  int64_t count = 0;
+  for (const auto& windows : data::plan_epoch(*split.dataset, split.windows, batch_size, false, 0, 0, false)) {
+    const auto batch = split.dataset->read_batch(windows);
+    const auto x = net->encode(batch.signal, batch.locations).to(torch::kFloat64);  // (B, S, D)
+    const auto flat = x.reshape({-1, x.size(2)});                                  // (B·S, D)
+    sum = sum.defined() ? sum + flat.sum(0) : flat.sum(0);
+    sum_sq = sum_sq.defined() ? sum_sq + flat.pow(2).sum(0) : flat.pow(2).sum(0);
+    count += flat.size(0);
+  }
+  if (count < 2) return;
+  const auto mean = sum / static_cast<double>(count);
+  const auto var = (sum_sq - mean.pow(2) * static_cast<double>(count)) / static_cast<double>(count - 1);
+  net->head_norm->running_mean.copy_(mean);
+  net->head_norm->running_var.copy_(var.clamp_min(0));
+}
+
 }  // namespace
 
 FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, const std::string& out_dir,
@@ -307,17 +344,21 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
     data::BackgroundLoader loader(splits->train_ds, std::move(plan));
     Progress bar("steps", steps_per_epoch);
     data::Batch batch;
-    double loss_sum = 0, lr = 0;
-    int64_t n_seen = 0;
+    double loss_sum = 0, lr = 0, spread_sum = 0;
+    int64_t n_seen = 0, n_steps = 0;
+    std::map<std::string, double> grad_norm_sum;
     const auto epoch_start = std::chrono::steady_clock::now();
     while (loader.next(batch)) {
       lr = apply_schedule(*optimizer, groups, schedule, progress.step);
       optimizer->zero_grad();
       // An all-false mask: the location jitter of training is active, as in the reference.
       const auto mask = torch::zeros(batch.signal.sizes(), torch::kBool);
-      const auto logits = net->forward(batch.signal, batch.locations, mask).logits;
-      const auto loss = loss_of(logits, batch.labels, c.task, class_weights);
+      const auto output = net->forward(batch.signal, batch.locations, mask);
+      const auto loss = loss_of(output.logits, batch.labels, c.task, class_weights);
       loss.backward();
+      for (const auto& [part, norm] : gradient_norms_by_part(*net)) grad_norm_sum[part] += norm;
+      spread_sum += encoder_spread(output.encoder_out);
+      ++n_steps;
       clip_gradients(groups, c.grad_clip);
       optimizer->step();
       ++progress.step;
@@ -333,8 +374,15 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
     const double train_loss = loss_sum / static_cast<double>(std::max<int64_t>(1, n_seen));
     const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
 
+    recalibrate_head_norm(net, splits->train, c.eval_batch_size);
     nlohmann::json line{{"epoch", epoch + 1}, {"step", progress.step}, {"lr", lr}, {"train_loss", train_loss},
                         {"train_windows_per_s", static_cast<double>(n_seen) / std::max(epoch_s, 1e-9)}};
+    // Diagnostics of learning: mean gradient norm per model part and how much the pooled encoder
+    // output differs between the windows of a batch (near 0 = the encoder ignores its input).
+    nlohmann::json grad_norms = nlohmann::json::object();
+    for (const auto& [part, sum] : grad_norm_sum) grad_norms[part] = sum / static_cast<double>(std::max<int64_t>(1, n_steps));
+    line["grad_norm"] = grad_norms;
+    line["encoder_spread"] = spread_sum / static_cast<double>(std::max<int64_t>(1, n_steps));
     double val_loss = train_loss;
     if (!splits->val.windows.empty()) {
       const auto [vl, probs] = validate(net, splits->val, c.task, c.eval_batch_size);

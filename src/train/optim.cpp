@@ -117,6 +117,25 @@ double clip_gradients(const std::vector<ParameterGroup>& groups, double max_norm
   return torch::nn::utils::clip_grad_norm_(params, max_norm);
 }
 
+std::map<std::string, double> gradient_norms_by_part(const torch::nn::Module& module) {
+  std::map<std::string, double> squares;
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) {
+    const auto& grad = item.value().grad();
+    if (!grad.defined()) continue;
+    const std::string& name = item.key();
+    size_t end = name.find('.');
+    // Keep a numeric second component (an index into a ModuleList) in the part name.
+    if (end != std::string::npos) {
+      const size_t next = name.find('.', end + 1);
+      const std::string second = name.substr(end + 1, next == std::string::npos ? std::string::npos : next - end - 1);
+      if (!second.empty() && second.find_first_not_of("0123456789") == std::string::npos) end = next;
+    }
+    squares[name.substr(0, end)] += grad.pow(2).sum().item<double>();
+  }
+  for (auto& [part, sq] : squares) sq = std::sqrt(sq);
+  return squares;
+}
+
 void save_training_state(const std::string& path, const torch::optim::Optimizer& optimizer,
                          const TrainingProgress& progress) {
   torch::serialize::OutputArchive archive;

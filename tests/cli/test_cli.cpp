@@ -238,4 +238,26 @@ TEST(CliPredict, WholeRecordingIsOnePredictionOfTheWholeSequence) {
 }
 
 }  // namespace
+// A manifest with one good and one unreadable recording: the good one is written, but the run is
+// not a success (exit 2, the failure counted in the summary) unless --allow-failures says so.
+TEST(CliPreprocess, FailedRecordingsGiveExitCode2) {
+  const auto dir = fresh_scratch_dir("cli_preprocess_failures");
+  {
+    std::ofstream broken(dir / "broken.edf");
+    broken << "not an EDF file";
+  }
+  std::ofstream manifest(dir / "manifest.csv");
+  manifest << "file,label,subject,split\n" << kWholeRecordingEdf << ",,S001,train\n" << (dir / "broken.edf").string()
+           << ",,S002,train\n";
+  manifest.close();
+  const std::string base = "preprocess --preset events --input " + (dir / "manifest.csv").string();
+  EXPECT_EQ(run(base + " --output " + (dir / "a.h5").string(), (dir / "a.json").string()) >> 8, 2);
+  std::ifstream summary(dir / "a.json");
+  const auto j = nlohmann::json::parse(summary);
+  EXPECT_EQ(j["failed"], 1);
+  EXPECT_EQ(j["processed"], 1);
+  EXPECT_TRUE(std::filesystem::exists(dir / "a.h5"));
+  EXPECT_EQ(run(base + " --allow-failures --output " + (dir / "b.h5").string()), 0);
+}
+
 }  // namespace lumamba::test

@@ -17,6 +17,8 @@
 #include "lumamba/io/safetensors.h"
 #include "lumamba/io/window_h5.h"
 #include "lumamba/model/weights.h"
+#include "lumamba/preprocess/dataset_builder.h"
+#include "lumamba/preprocess/preset.h"
 #include "lumamba/train/finetune.h"
 #include "support/scratch.h"
 
@@ -170,6 +172,66 @@ TEST(Finetune, LearnsSeparableToyTaskAndCheckpointEvaluatesTheSame) {
   // Embeddings: (N, Q·E) = mean over patches of the encoder output.
   const auto emb = eval::embed_windows(net, ds, windows, 4, false);
   EXPECT_EQ(emb.size(), windows.size() * 32);
+}
+
+// The ln 2 plateau (docs/training.md): a model trained from scratch must fit real EEG windows.
+// 30 event-locked windows of S001R03 (rest vs real movement, bundled PhysioNet data), trained and
+// scored on the same windows: the training loss (eval mode) must fall far below ln 2 = 0.693.
+double fitted_training_loss(const std::string& data, const fs::path& out, const std::string& head_norm) {
+  auto flat = train::FlatConfig::from_yaml(R"(
+task: movement
+target: multiclass
+class_names: [rest, movement]
+data: ""
+test_data: ""
+val_fraction: 0
+model: {classifier_option: mamba, num_classes: 2, embed_dim: 16, num_queries: 2, num_blocks: 1, d_state: 4,
+        mamba_head_dim: 32}
+train: {mode: full, epochs: 30, warmup_epochs: 0, batch_size: 8, eval_batch_size: 32, patience: 0, seed: 3}
+optimizer: {lr: 3.0e-3, weight_decay: 0.05, layer_decay: 1.0}
+schedule: {warmup_lr_init: 1.0e-6, lr_min: 1.0e-6}
+)",
+                                           "fit_real.yaml");
+  flat.apply_override("data=" + data);
+  flat.apply_override("test_data=" + data);
+  flat.apply_override("model.head_norm=" + head_norm, /*allow_new=*/true);
+  const auto result = train::run_finetune(train::finetune_config(flat), flat, out.string(), false);
+  EXPECT_TRUE(result.has_test);
+  // Cross-entropy of the scored windows (eval mode, the best = last-improving checkpoint).
+  std::ifstream in(out / "test_predictions.csv");
+  std::string line;
+  std::getline(in, line);  // header: recording,window_start_s,label,predicted,p_0,p_1
+  double loss = 0;
+  int n = 0;
+  while (std::getline(in, line)) {
+    std::stringstream row(line);
+    std::vector<std::string> cells;
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+    const int label = std::stoi(cells.at(2));
+    loss -= std::log(std::max(1e-12, std::stod(cells.at(4 + static_cast<size_t>(label)))));
+    ++n;
+  }
+  EXPECT_EQ(n, 30);
+  return loss / std::max(1, n);
+}
+
+TEST(Finetune, FitsRealEegWindowsFromScratch) {
+  at::set_num_threads(1);
+  torch::set_num_threads(2);
+  const auto dir = fresh_scratch_dir("finetune_fit_real");
+  const auto preset = preprocess::builtin_preset("events");
+  preprocess::RecordingJob job;
+  job.path = (fs::path(LUMAMBA_TEST_DATA_DIR) / ".." / ".." / "data" / "eegmmidb_S001" / "S001R03.edf").string();
+  job.subject = "S001";
+  job.split = "train";
+  preprocess::BuildOptions build;
+  build.output_path = (dir / "r03.h5").string();
+  build.show_progress = false;
+  const auto summary = preprocess::build_window_dataset({job}, preset, build);
+  ASSERT_EQ(summary.n_windows, 30);
+
+  const double with_norm = fitted_training_loss(build.output_path, dir / "batch", "batch");
+  EXPECT_LT(with_norm, 0.3);
 }
 
 TEST(Finetune, MultiLabelPerChannelTargets) {

@@ -10,6 +10,7 @@
 
 #include <torch/nn/cloneable.h>
 #include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
 
@@ -32,6 +33,10 @@ class LuMambaImpl : public torch::nn::Cloneable<LuMambaImpl> {
  public:
   explicit LuMambaImpl(const LuMambaOptions& options = LuMambaOptions());
   void reset() override;
+  /// LUNA.initialize_weights over the front end, decoder and query classifier (called by reset()).
+  void init_luna_weights();
+  /// The classification head's input: encoder_out (B, S, D), through head_norm when there is one.
+  torch::Tensor head_input(const torch::Tensor& encoder_out);
 
   /// Full model. signal (B, C, T) with T a multiple of patch_size; channel_locations (B, C, 3) in
   /// metres; mask (B, C, T) bool (true = masked), absent = no masking (an all-false mask is NOT
@@ -63,6 +68,7 @@ class LuMambaImpl : public torch::nn::Cloneable<LuMambaImpl> {
   PatchReconstructionHeadWithQueries decoder_head{nullptr};
   ChannelEmbeddings channel_emb{nullptr};
   ClassificationHeadWithQueries luna_classifier{nullptr};  // registered as "classifier"
+  torch::nn::BatchNorm1d head_norm{nullptr};               // head_norm = batch: BatchNorm1d(D)
   MambaClassifier mamba_classifier{nullptr};               // registered as "classifier"
   BasicLinearClassifier linear_classifier{nullptr};        // registered as "classifier"
 

@@ -10,6 +10,7 @@
 #include <torch/optim/adamw.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,6 +65,11 @@ double apply_schedule(torch::optim::Optimizer& optimizer, const std::vector<Para
 /// Clips the global L2 norm of the gradients to max_norm (<= 0: no clipping); returns the norm
 /// before clipping.
 double clip_gradients(const std::vector<ParameterGroup>& groups, double max_norm);
+
+/// Gradient L2 norm per part of the model: parameters grouped by their name up to the first
+/// component that is not a number ("patch_embed", "mamba_blocks.0", "classifier"). Shows which
+/// part learns and which is starved or exploding (metrics.jsonl "grad_norm").
+std::map<std::string, double> gradient_norms_by_part(const torch::nn::Module& module);
 
 /// Where a run stands; saved next to each checkpoint so `--resume` continues exactly.
 struct TrainingProgress {
