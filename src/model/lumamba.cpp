@@ -71,8 +71,8 @@ void LuMambaImpl::init_luna_weights() {
       }
     }
   }
-  // timm trunc_normal_(std=.02) with a = -std, b = std: resample until inside (here: clamp-free
-  // rejection by redrawing, as the distribution is what matters, not the reference's random stream).
+  // timm trunc_normal_(std=.02, a=-std, b=std); LibTorch 1.13 has no trunc_normal_, so values
+  // outside ±0.02 are redrawn until none is left (same distribution, not the same random stream).
   auto token = torch::randn(mask_token.sizes()) * 0.02;
   while (true) {
     const auto outside = token.abs() > 0.02;

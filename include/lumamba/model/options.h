@@ -62,11 +62,10 @@ struct LuMambaOptions {
   TORCH_ARG(std::string, classifier_option) = "luna";
   /// Normalisation of the encoder output before the classification head: "none" (the reference)
   /// or "batch" (BatchNorm over windows and patches; fine-tuning sets its inference statistics from
-  /// the training windows in eval mode after every epoch). The
-  /// encoder's output is mostly a window-independent vector (learned queries, electrode-position
-  /// embeddings), which under AdamW drives the head's first layer into GELU's flat region and
-  /// leaves a model trained from scratch at ln 2; removing it per feature lets the head learn
-  /// (docs/training.md). Default: "none".
+  /// the training windows in eval mode after every epoch). The encoder's output is mostly a
+  /// window-independent vector (learned queries, electrode-position embeddings), which under AdamW
+  /// drives the head's first layer into GELU's flat region and leaves a model trained from scratch
+  /// at ln 2; removing it per feature lets the head learn (docs/training.md). Default: "none".
   TORCH_ARG(std::string, head_norm) = "none";
   /// Classes of the head; 0 = pretraining model with the reconstruction decoder. Default: 0.
   TORCH_ARG(int64_t, num_classes) = 0;
