@@ -31,5 +31,6 @@ void add_evaluate(CLI::App& app, RunFn& run);
 void add_baseline(CLI::App& app, RunFn& run);
 void add_predict(CLI::App& app, RunFn& run);
 void add_embed(CLI::App& app, RunFn& run);
+void add_benchmark(CLI::App& app, RunFn& run);
 
 }  // namespace lumamba::cli

@@ -287,4 +287,83 @@ void write_svg_log_log_plot(const std::string& path, const std::vector<PlotSerie
   write_text_file_atomic(path, svg_log_log_plot(series, options));
 }
 
+std::string svg_interval_plot(const std::vector<std::string>& categories, const std::vector<IntervalSeries>& series,
+                              const PlotOptions& options, double y_min, double y_max) {
+  LUMAMBA_CHECK_INPUT(!categories.empty() && y_max > y_min, "interval plot '{}': no categories or empty y range",
+                      options.title);
+  for (const auto& s : series) {
+    LUMAMBA_CHECK_INPUT(s.centre.size() == categories.size() && s.half_width.size() == categories.size(),
+                        "interval plot series '{}': {} centres and {} half-widths for {} categories", s.name,
+                        s.centre.size(), s.half_width.size(), categories.size());
+  }
+  const double width = options.width_px, height = options.height_px;
+  double legend_width = 0.0;
+  for (const auto& s : series) legend_width = std::max(legend_width, 7.0 * static_cast<double>(s.name.size()) + 34);
+  const double left = kMarginLeft, right = width - kMarginRight - legend_width - 10;
+  const double top = kMarginTop, bottom = height - kMarginBottom;
+  const auto sy = [&](double y) { return bottom - (std::clamp(y, y_min, y_max) - y_min) / (y_max - y_min) * (bottom - top); };
+  std::string svg = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+      "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
+      "<text class=\"title\" x=\"{2:.1f}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" "
+      "font-weight=\"bold\">{3}</text>\n",
+      options.width_px, options.height_px, width / 2, escape_xml(options.title));
+  if (!options.note.empty()) {
+    svg += fmt::format("<text class=\"note\" x=\"{:.1f}\" y=\"40\" text-anchor=\"middle\" font-size=\"11\" "
+                       "fill=\"#555\">{}</text>\n", width / 2, escape_xml(options.note));
+  }
+  svg += "<g class=\"axes\" stroke-width=\"1\">\n";
+  for (int i = 0; i <= 10; ++i) {
+    const double v = y_min + (y_max - y_min) * i / 10.0;
+    svg += fmt::format("<line x1=\"{1:.2f}\" y1=\"{0:.2f}\" x2=\"{2:.2f}\" y2=\"{0:.2f}\" stroke=\"#ddd\"/>\n"
+                       "<text class=\"ytick\" x=\"{3:.2f}\" y=\"{4:.2f}\" text-anchor=\"end\">{5:.2f}</text>\n",
+                       sy(v), left, right, left - 6, sy(v) + 4, v);
+  }
+  const double slot = (right - left) / static_cast<double>(categories.size());
+  for (size_t c = 0; c < categories.size(); ++c) {
+    svg += fmt::format("<text class=\"xtick\" x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"middle\">{}</text>\n",
+                       left + slot * (static_cast<double>(c) + 0.5), bottom + 18, escape_xml(categories[c]));
+  }
+  svg += fmt::format("<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"none\" "
+                     "stroke=\"#000\"/>\n</g>\n", left, top, right - left, bottom - top);
+  svg += fmt::format("<text class=\"ylabel\" x=\"0\" y=\"0\" text-anchor=\"middle\" "
+                     "transform=\"translate(18,{:.1f}) rotate(-90)\">{}</text>\n",
+                     (top + bottom) / 2, escape_xml(options.y_label));
+  for (const auto& line : options.reference_lines) {
+    svg += fmt::format("<line class=\"reference\" x1=\"{0:.2f}\" y1=\"{1:.2f}\" x2=\"{2:.2f}\" y2=\"{1:.2f}\" "
+                       "stroke=\"#888\" stroke-dasharray=\"6,4\"/>\n<text class=\"reference\" x=\"{3:.2f}\" "
+                       "y=\"{4:.2f}\" text-anchor=\"end\" fill=\"#555\" font-size=\"11\">{5}</text>\n",
+                       left, sy(line.y), right, right - 4, sy(line.y) - 4, escape_xml(line.label));
+  }
+  const double step = slot / static_cast<double>(series.size() + 1);
+  for (size_t k = 0; k < series.size(); ++k) {
+    const auto& s = series[k];
+    const char* colour = kColours[k % kColours.size()];
+    svg += fmt::format("<g class=\"series\" data-name=\"{}\">\n", escape_xml(s.name));
+    for (size_t c = 0; c < categories.size(); ++c) {
+      if (!std::isfinite(s.centre[c])) continue;
+      const double x = left + slot * static_cast<double>(c) + step * static_cast<double>(k + 1);
+      const double h = std::isfinite(s.half_width[c]) ? s.half_width[c] : 0.0;
+      if (h > 0) {
+        svg += fmt::format("<line class=\"errorbar\" x1=\"{0:.2f}\" y1=\"{1:.2f}\" x2=\"{0:.2f}\" y2=\"{2:.2f}\" "
+                           "stroke=\"{3}\" stroke-width=\"2\"/>\n", x, sy(s.centre[c] - h), sy(s.centre[c] + h), colour);
+      }
+      svg += marker_svg(kMarkers[k % kMarkers.size()], x, sy(s.centre[c]), colour, false) + "\n";
+    }
+    svg += "</g>\n";
+  }
+  svg += "<g class=\"legend\">\n";
+  for (size_t k = 0; k < series.size(); ++k) {
+    const double y = top + 10 + kLegendRowHeight * (static_cast<double>(k) + 0.5);
+    std::string marker = marker_svg(kMarkers[k % kMarkers.size()], right + 22, y, kColours[k % kColours.size()], false);
+    marker.replace(marker.find("class=\"marker\""), 14, "class=\"legend-marker\"");
+    svg += marker + fmt::format("\n<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", right + 34, y + 4,
+                                escape_xml(series[k].name));
+  }
+  svg += "</g>\n</svg>\n";
+  return svg;
+}
+
 }  // namespace lumamba

@@ -45,10 +45,13 @@ torch::Tensor LogisticRegressionModel::predict_proba(const torch::Tensor& featur
 }
 
 LogisticRegressionModel fit_logistic_regression(const torch::Tensor& features, const torch::Tensor& labels,
-                                                int64_t n_classes, double C) {
+                                                int64_t n_classes, double C,
+                                                const std::vector<double>& class_weights) {
   LUMAMBA_CHECK_INPUT(features.size(0) == labels.size(0) && features.size(0) > 0,
                       "logistic regression: {} feature rows vs {} labels", features.size(0), labels.size(0));
   LUMAMBA_CHECK_INPUT(C > 0, "logistic regression: C must be positive, got {}", C);
+  LUMAMBA_CHECK_INPUT(class_weights.empty() || static_cast<int64_t>(class_weights.size()) == n_classes,
+                      "logistic regression: {} class weights for {} classes", class_weights.size(), n_classes);
   LogisticRegressionModel m;
   m.n_classes = n_classes;
   const auto x = features.to(torch::kFloat64);
@@ -65,13 +68,13 @@ LogisticRegressionModel fit_logistic_regression(const torch::Tensor& features, c
                                         .tolerance_change(1e-14)
                                         .history_size(20)
                                         .line_search_fn("strong_wolfe"));
+  auto ce_options = torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum);
+  if (!class_weights.empty()) ce_options.weight(torch::tensor(class_weights, torch::kFloat64));
   auto closure = [&] {
     lbfgs.zero_grad();
-    // Multinomial objective of sklearn (lbfgs solver): ½‖W‖² + C · Σ_i −log p(y_i).
+    // Multinomial objective of sklearn (lbfgs solver): ½‖W‖² + C · Σ_i w_{y_i} · −log p(y_i).
     const auto logits = class_logits(z, w, b);
-    const auto loss = 0.5 * w.pow(2).sum() +
-                      C * torch::nn::functional::cross_entropy(
-                              logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    const auto loss = 0.5 * w.pow(2).sum() + C * torch::nn::functional::cross_entropy(logits, labels, ce_options);
     loss.backward();
     return loss;
   };
@@ -86,7 +89,8 @@ std::string BaselineReport::to_json() const {
                    {"n_train", n_train},
                    {"n_test", n_test},
                    {"n_features", n_features},
-                   {"test", nlohmann::json::parse(eval::to_json(test))}};
+                   {"class_weights", class_weights},
+                   {"test", nlohmann::json::parse(test.to_json())}};
   return j.dump(2);
 }
 
@@ -106,20 +110,39 @@ std::pair<torch::Tensor, torch::Tensor> features_of(const data::WindowDataset& d
 
 BaselineReport run_band_power_baseline(const data::WindowDataset& train, const std::vector<int64_t>& train_windows,
                                        const data::WindowDataset& test, const std::vector<int64_t>& test_windows,
-                                       double sfreq_hz, double C) {
+                                       double sfreq_hz, const BaselineOptions& options) {
   LUMAMBA_CHECK_INPUT(!train_windows.empty() && !test_windows.empty(), "baseline: needs train and test windows");
   const auto [x_train, y_train] = features_of(train, train_windows, sfreq_hz);
   const auto [x_test, y_test] = features_of(test, test_windows, sfreq_hz);
   const int64_t k = std::max<int64_t>(2, std::max(train.n_classes(), test.n_classes()));
-  const auto model = fit_logistic_regression(x_train, y_train, k, C);
+  check_option("class_weights", options.class_weights, {"none", "balanced"});
+  std::vector<double> weights;
+  if (options.class_weights == "balanced") {
+    weights = balanced_class_weights(
+        std::vector<int64_t>(y_train.data_ptr<int64_t>(), y_train.data_ptr<int64_t>() + y_train.numel()), k);
+  }
+  const auto model = fit_logistic_regression(x_train, y_train, k, options.C, weights);
   const auto p = model.predict_proba(x_test).contiguous();
   BaselineReport r;
+  r.n_classes = k;
   r.n_train = x_train.size(0);
   r.n_test = x_test.size(0);
   r.n_features = x_train.size(1);
-  const std::vector<int64_t> y(y_test.data_ptr<int64_t>(), y_test.data_ptr<int64_t>() + y_test.numel());
-  r.test = classification_metrics(y, std::vector<double>(p.data_ptr<double>(), p.data_ptr<double>() + p.numel()), k);
+  r.class_weights = options.class_weights;
+  r.test_windows = test_windows;
+  r.probabilities.assign(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
+  r.test = evaluate_predictions(test, test_windows, r.probabilities, k);
   return r;
+}
+
+BaselineReport run_band_power_baseline(const data::WindowDataset& dataset, const BaselineOptions& options) {
+  std::vector<int64_t> train_windows, test_windows;
+  for (int64_t w = 0; w < dataset.size(); ++w) {
+    (dataset.recording_of(w).split == "test" ? test_windows : train_windows).push_back(w);
+  }
+  LUMAMBA_CHECK_INPUT(!test_windows.empty(), "baseline: no windows of split 'test' (give --test-data)");
+  return run_band_power_baseline(dataset, train_windows, dataset, test_windows,
+                                 dataset.recordings().front().sfreq_hz, options);
 }
 
 }  // namespace lumamba::eval

@@ -173,4 +173,17 @@ std::string summary_line(const ClassificationMetrics& m) {
                      m.f1_weighted);
 }
 
+std::vector<double> balanced_class_weights(const std::vector<int64_t>& labels, int64_t n_classes) {
+  std::vector<double> counts(static_cast<size_t>(n_classes), 0.0);
+  for (const int64_t y : labels) {
+    LUMAMBA_CHECK_INPUT(y >= 0 && y < n_classes, "label {} outside 0..{}", y, n_classes - 1);
+    counts[static_cast<size_t>(y)] += 1;
+  }
+  std::vector<double> w(static_cast<size_t>(n_classes), 0.0);
+  for (size_t k = 0; k < w.size(); ++k) {
+    if (counts[k] > 0) w[k] = static_cast<double>(labels.size()) / (static_cast<double>(n_classes) * counts[k]);
+  }
+  return w;
+}
+
 }  // namespace lumamba::eval

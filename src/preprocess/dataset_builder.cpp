@@ -13,6 +13,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -41,10 +42,20 @@ bool is_recording_file(const fs::path& p) {
   return ext == ".edf" || ext == ".bdf";
 }
 
-// TUH file names start with the patient id: aaaaaool_s001_t000.edf -> aaaaaool.
-std::string tuh_subject(const fs::path& p) {
+// The subject of a recording from its file name: the preset's subject_pattern (first group, or the
+// whole match), else the TUH rule (names start with the patient id: aaaaaool_s001_t000 -> aaaaaool).
+// A name the pattern does not match is an error: falling back to the file would put one person's
+// runs on both sides of a split.
+std::string subject_from_name(const fs::path& p, const PreprocessPreset& preset) {
   const auto stem = p.stem().string();
-  return stem.substr(0, stem.find('_'));
+  if (preset.subject_pattern.empty()) return stem.substr(0, stem.find('_'));
+  const std::regex re(preset.subject_pattern);
+  std::smatch m;
+  LUMAMBA_CHECK_INPUT(std::regex_search(stem, m, re),
+                      "{}: subject_pattern '{}' does not match the file name '{}' (give the subject in a manifest "
+                      "or change the pattern)",
+                      p.string(), preset.subject_pattern, stem);
+  return m.size() > 1 && m[1].matched ? m[1].str() : m[0].str();
 }
 
 bool path_has_component(const fs::path& p, const std::string& name) {
@@ -142,15 +153,18 @@ std::vector<RecordingJob> discover_recordings(const std::string& input, const Pr
   std::vector<RecordingJob> jobs;
   if (fs::is_regular_file(root) && !is_recording_file(root)) {
     jobs = read_manifest(root);
+    for (auto& job : jobs) {
+      if (job.subject.empty()) job.subject = subject_from_name(job.path, preset);
+    }
   } else if (fs::is_regular_file(root)) {
-    jobs.push_back({root.string(), tuh_subject(root), "", -1, ""});
+    jobs.push_back({root.string(), subject_from_name(root, preset), "", -1, ""});
   } else {
     std::vector<fs::path> files;
     for (const auto& entry : fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied)) {
       if (entry.is_regular_file() && is_recording_file(entry.path())) files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
-    for (const auto& f : files) jobs.push_back({f.string(), tuh_subject(f), "", -1, ""});
+    for (const auto& f : files) jobs.push_back({f.string(), subject_from_name(f, preset), "", -1, ""});
   }
   const bool needs_csv = preset.labels == "tusl_csv" || preset.labels == "tuar_csv";
   for (auto& job : jobs) {
@@ -259,6 +273,17 @@ FilteredRecording read_and_filter(const RecordingJob& job, const PreprocessPrese
   FilterChainOptions chain;
   chain.l_freq_hz = std::max(preset.l_freq_hz, 0.0);
   chain.h_freq_hz = std::max(preset.h_freq_hz, 0.0);
+  if (chain.h_freq_hz >= sfreq_hz / 2) {
+    LUMAMBA_CHECK_INPUT(preset.low_pass_above_nyquist == "cap",
+                        "{}: low-pass at h_freq_hz {} Hz is not below the Nyquist frequency {} Hz of this {} Hz "
+                        "recording (set low_pass_above_nyquist=cap to band-limit by the sampling rate instead)",
+                        job.path, chain.h_freq_hz, sfreq_hz / 2, sfreq_hz);
+    // The recording holds nothing above its Nyquist frequency, so a low-pass there is a no-op in
+    // intent: keep the high-pass, skip the low-pass, and say so for this file.
+    log::warn("{}: sampled at {} Hz, so h_freq_hz {} Hz is above its Nyquist frequency: no low-pass for this "
+              "file (low_pass_above_nyquist=cap)", job.path, sfreq_hz, chain.h_freq_hz);
+    chain.h_freq_hz = 0;
+  }
   chain.notch_hz.clear();
   if (preset.notch_hz > 0) {
     LUMAMBA_CHECK_INPUT(preset.notch_hz < sfreq_hz / 2, "{}: notch at {} Hz is above the Nyquist frequency {} Hz",
@@ -311,12 +336,13 @@ io::RecordingWindows process_recording(const RecordingJob& job, const Preprocess
   if (preset.labels == "events") {
     std::vector<TimedEvent> events;
     for (const auto& a : filtered.annotations) events.push_back({a.onset_s, a.duration_s, a.text});
-    for (const auto& ew : event_windows(events, preset.event_labels, rate_hz, n_samples, w)) {
+    const int64_t hop = preset.window_hop_s > 0 ? preset.hop_samples() : 0;
+    for (const auto& ew : event_windows(events, preset.event_labels, rate_hz, n_samples, w, hop)) {
       starts.push_back(ew.start);
       out.labels.push_back(ew.label);
     }
   } else {
-    starts = window_starts(n_samples, w);
+    starts = window_starts(n_samples, w, preset.hop_samples());
     if (preset.labels == "tusl_csv" || preset.labels == "tuar_csv") {
       LUMAMBA_CHECK_INPUT(!job.annotation_path.empty(), "{}: no annotation file (.csv) next to the recording",
                           job.path);

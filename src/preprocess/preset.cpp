@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 
 #include "lumamba/core/error.h"
@@ -56,6 +57,9 @@ bool apply_key(PreprocessPreset& p, const std::string& key, const YAML::Node& v,
   else if (key == "notch_hz") p.notch_hz = scalar<double>(v, key, src);
   else if (key == "resample_hz") p.resample_hz = scalar<double>(v, key, src);
   else if (key == "window_s") p.window_s = scalar<double>(v, key, src);
+  else if (key == "window_hop_s") p.window_hop_s = scalar<double>(v, key, src);
+  else if (key == "low_pass_above_nyquist") p.low_pass_above_nyquist = scalar<std::string>(v, key, src);
+  else if (key == "subject_pattern") p.subject_pattern = scalar<std::string>(v, key, src);
   else if (key == "labels") p.labels = scalar<std::string>(v, key, src);
   else if (key == "tuar_mode") p.tuar_mode = scalar<std::string>(v, key, src);
   else if (key == "storage_dtype") p.storage_dtype = scalar<std::string>(v, key, src);
@@ -75,6 +79,9 @@ bool apply_key(PreprocessPreset& p, const std::string& key, const YAML::Node& v,
 }  // namespace
 
 int64_t PreprocessPreset::window_samples() const { return static_cast<int64_t>(std::llround(window_s * resample_hz)); }
+int64_t PreprocessPreset::hop_samples() const {
+  return window_hop_s > 0 ? static_cast<int64_t>(std::llround(window_hop_s * resample_hz)) : window_samples();
+}
 
 std::vector<std::string> preset_names() {
   std::vector<std::string> names;
@@ -134,6 +141,17 @@ void validate(const PreprocessPreset& p) {
   check_range("resample_hz", p.resample_hz, 1, 1e5);
   check_range("compression", static_cast<double>(p.compression), 0, 9);
   check_range("window_s", p.window_s, 1.0 / p.resample_hz, 1e6);
+  if (p.window_hop_s != 0) check_range("window_hop_s", p.window_hop_s, 1.0 / p.resample_hz, 1e6);
+  check_option("low_pass_above_nyquist", p.low_pass_above_nyquist, {"cap", "fail"});
+  if (!p.subject_pattern.empty()) {
+    try {
+      const std::regex re(p.subject_pattern);
+      (void)re;
+    } catch (const std::regex_error& e) {
+      throw InputError(fmt::format("invalid value for 'subject_pattern': '{}' is not a regular expression ({})",
+                                   p.subject_pattern, e.what()));
+    }
+  }
   if (p.l_freq_hz > 0 && p.h_freq_hz > 0) {
     LUMAMBA_CHECK_INPUT(p.l_freq_hz < p.h_freq_hz, "invalid band-pass: l_freq_hz {} >= h_freq_hz {}", p.l_freq_hz,
                         p.h_freq_hz);
@@ -157,6 +175,9 @@ std::string preset_to_json(const PreprocessPreset& p) {
                       {"resample_hz", p.resample_hz},
                       {"window_s", p.window_s},
                       {"window_samples", p.window_samples()},
+                      {"window_hop_s", p.window_hop_s},
+                      {"low_pass_above_nyquist", p.low_pass_above_nyquist},
+                      {"subject_pattern", p.subject_pattern},
                       {"labels", p.labels},
                       {"tuar_mode", p.tuar_mode},
                       {"event_labels", p.event_labels},

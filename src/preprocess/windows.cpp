@@ -38,10 +38,12 @@ int64_t majority(const std::vector<int64_t>& line, int64_t start, int64_t w) {
 
 }  // namespace
 
-std::vector<int64_t> window_starts(int64_t n_samples, int64_t window_samples) {
+std::vector<int64_t> window_starts(int64_t n_samples, int64_t window_samples, int64_t hop_samples) {
   LUMAMBA_CHECK_INPUT(window_samples > 0, "invalid value for 'window_samples': got {}; must be > 0", window_samples);
+  LUMAMBA_CHECK_INPUT(hop_samples >= 0, "invalid value for 'hop_samples': got {}; must be >= 0", hop_samples);
+  const int64_t hop = hop_samples > 0 ? hop_samples : window_samples;
   std::vector<int64_t> starts;
-  for (int64_t s = 0; s + window_samples <= n_samples; s += window_samples) starts.push_back(s);
+  for (int64_t s = 0; s + window_samples <= n_samples; s += hop) starts.push_back(s);
   return starts;
 }
 
@@ -136,8 +138,9 @@ TuarWindowLabels tuar_window_labels(const std::vector<io::TuhAnnotation>& rows,
 
 std::vector<EventWindow> event_windows(const std::vector<TimedEvent>& events,
                                        const std::map<std::string, int64_t>& label_map, double sfreq_hz,
-                                       int64_t n_samples, int64_t window_samples) {
+                                       int64_t n_samples, int64_t window_samples, int64_t hop_samples) {
   LUMAMBA_CHECK_INPUT(window_samples > 0, "invalid value for 'window_samples': got {}; must be > 0", window_samples);
+  LUMAMBA_CHECK_INPUT(hop_samples >= 0, "invalid value for 'hop_samples': got {}; must be >= 0", hop_samples);
   std::vector<EventWindow> out;
   for (const auto& e : events) {
     auto it = label_map.find(e.text);
@@ -145,6 +148,11 @@ std::vector<EventWindow> event_windows(const std::vector<TimedEvent>& events,
     const int64_t start = time_to_sample(e.onset_s, sfreq_hz, n_samples);
     if (start + window_samples > n_samples) continue;
     out.push_back({start, it->second, e.text});
+    if (hop_samples <= 0) continue;
+    const int64_t event_end = std::min(n_samples, time_to_sample(e.onset_s + e.duration_s, sfreq_hz, n_samples));
+    for (int64_t s = start + hop_samples; s + window_samples <= event_end; s += hop_samples) {
+      out.push_back({s, it->second, e.text});
+    }
   }
   return out;
 }

@@ -55,6 +55,7 @@ FinetuneConfig finetune_config(const FlatConfig& flat) {
   c.batch_size = flat.get_int("train.batch_size", c.batch_size);
   c.eval_batch_size = flat.get_int("train.eval_batch_size", c.eval_batch_size);
   c.patience = flat.get_int("train.patience", c.patience);
+  c.max_steps = flat.get_int("train.max_steps", c.max_steps);
   c.class_weights = flat.get_string("train.class_weights", c.class_weights);
   c.grad_clip = flat.get_double("train.grad_clip", c.grad_clip);
   c.seed = static_cast<uint64_t>(flat.get_int("train.seed", static_cast<int64_t>(c.seed)));
@@ -63,6 +64,7 @@ FinetuneConfig finetune_config(const FlatConfig& flat) {
   check_range("train.batch_size", static_cast<double>(c.batch_size), 1, 1e6);
   check_range("train.eval_batch_size", static_cast<double>(c.eval_batch_size), 1, 1e6);
   check_range("train.patience", static_cast<double>(c.patience), 0, 1e6);
+  check_range("train.max_steps", static_cast<double>(c.max_steps), 0, 1e12);
   check_option("train.class_weights", c.class_weights, {"none", "balanced"});
 
   AdamWSettings defaults;  // DOWNSTREAM.md §3: lr 5e-4, betas (0.9, 0.999), weight decay 0.05, layer decay 0.75
@@ -72,19 +74,6 @@ FinetuneConfig finetune_config(const FlatConfig& flat) {
   c.schedule.lr_min = flat.get_double("schedule.lr_min", 1e-6);
   flat.check_all_used();
   return c;
-}
-
-std::vector<double> balanced_class_weights(const std::vector<int64_t>& labels, int64_t n_classes) {
-  std::vector<double> counts(static_cast<size_t>(n_classes), 0.0);
-  for (const int64_t y : labels) {
-    LUMAMBA_CHECK_INPUT(y >= 0 && y < n_classes, "label {} outside 0..{}", y, n_classes - 1);
-    counts[static_cast<size_t>(y)] += 1;
-  }
-  std::vector<double> w(static_cast<size_t>(n_classes), 0.0);
-  for (size_t k = 0; k < w.size(); ++k) {
-    if (counts[k] > 0) w[k] = static_cast<double>(labels.size()) / (static_cast<double>(n_classes) * counts[k]);
-  }
-  return w;
 }
 
 namespace {
@@ -308,7 +297,7 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
   if (c.class_weights == "balanced") {
     std::vector<int64_t> y;
     for (const int64_t w : splits->train.windows) y.push_back(splits->train_ds.class_labels()[static_cast<size_t>(w)]);
-    const auto w = balanced_class_weights(y, k);
+    const auto w = eval::balanced_class_weights(y, k);
     class_weights = torch::tensor(w, torch::kFloat64).to(torch::kFloat32);
     log::info("class weights (balanced): {}", fmt::join(w, ", "));
   }
@@ -316,8 +305,10 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
   const auto plan0 = data::plan_epoch(splits->train_ds, splits->train.windows, c.batch_size, true, c.seed, 0, false);
   const int64_t steps_per_epoch = static_cast<int64_t>(plan0.size());
   CosineSchedule schedule = c.schedule;
-  schedule.total_steps = std::max<int64_t>(1, c.epochs * steps_per_epoch);
-  schedule.warmup_steps = c.warmup_epochs * steps_per_epoch;
+  const int64_t total_steps = c.max_steps > 0 ? std::min(c.max_steps, c.epochs * steps_per_epoch)
+                                              : c.epochs * steps_per_epoch;
+  schedule.total_steps = std::max<int64_t>(1, total_steps);
+  schedule.warmup_steps = std::min(c.warmup_epochs * steps_per_epoch, schedule.total_steps);
 
   TrainingProgress progress;
   if (resume) {
@@ -331,8 +322,10 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
   const std::string preprocess = splits->train_ds.preprocess_json().empty() ? "{}" : splits->train_ds.preprocess_json();
 
   FinetuneResult result;
-  const auto run_start = std::chrono::steady_clock::now();
-  while (progress.epoch < c.epochs) {
+  // One progress line over the whole run: its ETA counts every remaining step (an upper bound when
+  // early stopping ends the run sooner) and, through the elapsed time, validation too.
+  Progress bar("steps", std::max<int64_t>(0, total_steps - progress.step));
+  while (progress.epoch < c.epochs && progress.step < total_steps) {
     if (c.stop_after_epochs > 0 && result.epochs_run >= c.stop_after_epochs) break;
     if (progress.has_best && c.patience > 0 && progress.epochs_without_improvement >= c.patience) {
       log::info("early stop: validation loss did not improve for {} epochs", c.patience);
@@ -341,8 +334,10 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
     const int64_t epoch = progress.epoch;
     net->train();
     auto plan = data::plan_epoch(splits->train_ds, splits->train.windows, c.batch_size, true, c.seed, epoch, false);
+    if (progress.step + static_cast<int64_t>(plan.size()) > total_steps) {
+      plan.resize(static_cast<size_t>(total_steps - progress.step));  // train.max_steps ends inside this epoch
+    }
     data::BackgroundLoader loader(splits->train_ds, std::move(plan));
-    Progress bar("steps", steps_per_epoch);
     data::Batch batch;
     double loss_sum = 0, lr = 0, spread_sum = 0;
     int64_t n_seen = 0, n_steps = 0;
@@ -370,7 +365,6 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
                                  loss_sum / static_cast<double>(n_seen),
                                  lr, static_cast<double>(n_seen) / std::max(sec, 1e-9)));
     }
-    bar.finish();
     const double train_loss = loss_sum / static_cast<double>(std::max<int64_t>(1, n_seen));
     const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
 
@@ -415,11 +409,10 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
       save_training_state(best_path + ".state.pt", *optimizer, progress);
     }
     ++result.epochs_run;
-    const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-    const double eta_s = total_s / static_cast<double>(result.epochs_run) * static_cast<double>(c.epochs - progress.epoch);
-    log::info("epoch {}/{}: train loss {:.4f}, val loss {:.4f}{}, lr {:.2e}, {:.1f} s, ETA {:.0f} s (at most)",
-              progress.epoch, c.epochs, train_loss, val_loss, improved ? " (best)" : "", lr, epoch_s, eta_s);
+    log::info("epoch {}/{} (step {}/{}): train loss {:.4f}, val loss {:.4f}{}, lr {:.2e}, {:.1f} s", progress.epoch,
+              c.epochs, progress.step, total_steps, train_loss, val_loss, improved ? " (best)" : "", lr, epoch_s);
   }
+  bar.finish(fmt::format("{} epochs, step {}/{}", result.epochs_run, progress.step, total_steps));
   result.steps = progress.step;
   result.best_val_loss = progress.best_metric;
   result.best_checkpoint = best_path;

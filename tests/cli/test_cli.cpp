@@ -260,4 +260,61 @@ TEST(CliPreprocess, FailedRecordingsGiveExitCode2) {
   EXPECT_EQ(run(base + " --allow-failures --output " + (dir / "b.h5").string()), 0);
 }
 
+namespace {
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+// The CI variant of the eegmmidb suite (bundled S001 runs, 30 steps per run): every unit runs,
+// the results hold the baseline and the model per task with sane numbers, and a second invocation
+// reuses every finished unit instead of redoing it.
+TEST(CliBenchmark, QuickSuiteRunsReportsAndResumes) {
+  const auto dir = fresh_scratch_dir("bench_quick");
+  const std::string cmd = std::string("cd ") + LUMAMBA_SOURCE_DIR + " && " + LUMAMBA_CLI_PATH +
+                          " benchmark configs/benchmark/eegmmidb.yaml --quick --output " + dir.string();
+  ASSERT_EQ(std::system((cmd + " > /dev/null 2> " + (dir / "log1.txt").string()).c_str()), 0)
+      << read_text(dir / "log1.txt");
+  const auto results = nlohmann::json::parse(read_text(dir / "results.json"));
+  EXPECT_TRUE(results["quick"].get<bool>());
+  ASSERT_EQ(results["tasks"].size(), 3u);
+  for (const auto& t : results["tasks"]) {
+    const auto name = t["name"].get<std::string>();
+    ASSERT_FALSE(t.contains("error")) << name << ": " << t["error"];
+    EXPECT_EQ(t["recordings"], nlohmann::json({{"test", 1}, {"train", 1}, {"val", 1}})) << name;
+    EXPECT_EQ(t["preprocess"]["failed"], 0) << name;
+    const auto& base = t["baseline"]["test"];
+    // R11 holds 15 movement cues (T1 + T2) and 15 rest blocks (T0).
+    EXPECT_EQ(base["n"], name == "rest_vs_imagined" ? 30 : 15) << name;
+    const double bal = base["balanced_accuracy"].get<double>();
+    EXPECT_TRUE(bal >= 0 && bal <= 1) << name;
+    const auto& runs = t["variants"]["scratch"]["runs"];
+    ASSERT_EQ(runs.size(), 1u) << name;
+    EXPECT_EQ(runs[0]["steps"], 30) << name;  // train.max_steps of the quick variant
+    EXPECT_EQ(runs[0]["test"]["n"], base["n"]) << name;
+    int64_t predicted = 0;
+    for (const auto& n : runs[0]["test"]["predicted_per_class"]) predicted += n.get<int64_t>();
+    EXPECT_EQ(predicted, base["n"].get<int64_t>()) << name;
+    EXPECT_TRUE(std::filesystem::exists(dir / (name + ".svg"))) << name;
+  }
+  const auto md = read_text(dir / "results.md");
+  EXPECT_NE(md.find("| imagined_left_right | band power + LR |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| executed_left_right | LuMamba scratch (1 seed) |"), std::string::npos) << md;
+
+  // Resume: nothing is redone (no preprocessing, baseline or fine-tuning starts), same results.
+  const auto result_file = dir / "imagined_left_right" / "scratch" / "seed_1" / "result.json";
+  const auto mtime = std::filesystem::last_write_time(result_file);
+  ASSERT_EQ(std::system((cmd + " > /dev/null 2> " + (dir / "log2.txt").string()).c_str()), 0);
+  const auto log2 = read_text(dir / "log2.txt");
+  EXPECT_EQ(log2.find("== "), std::string::npos) << log2;
+  EXPECT_EQ(std::filesystem::last_write_time(result_file), mtime);
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir / "results.json"))["tasks"], results["tasks"]);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace lumamba::test

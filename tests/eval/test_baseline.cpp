@@ -51,10 +51,29 @@ TEST(Baseline, LogisticRegressionEqualsScikitLearn) {
     const auto x_test = to_tensor(c["x_test"], {n_test, -1});
     const auto y = torch::tensor(c["y_train"].get<std::vector<int64_t>>(), torch::kInt64);
     const auto expected = to_tensor(c["proba"], {n_test, k});
-    const auto model = fit_logistic_regression(x_train, y, k, c["C"].get<double>());
+    std::vector<double> weights;
+    if (c["class_weight"] == "balanced") {
+      weights = lumamba::eval::balanced_class_weights(c["y_train"].get<std::vector<int64_t>>(), k);
+    }
+    const auto model = fit_logistic_regression(x_train, y, k, c["C"].get<double>(), weights);
     const auto p = model.predict_proba(x_test);
     EXPECT_LT((p - expected).abs().max().item<double>(), 1e-5) << c["name"];
   }
+}
+
+TEST(Baseline, ClassWeightsChangeTheFit) {
+  // The balanced case must differ from an unweighted fit, else the test above could not tell.
+  const auto cases = reference()["logistic_regression"];
+  ASSERT_EQ(cases.size(), 3u);
+  const auto& c = cases[2];
+  ASSERT_EQ(c["class_weight"], "balanced");
+  const int64_t n_train = static_cast<int64_t>(c["y_train"].size());
+  const auto x_train = to_tensor(c["x_train"], {n_train, -1});
+  const auto x_test = to_tensor(c["x_test"], {static_cast<int64_t>(c["proba"].size()), -1});
+  const auto y = torch::tensor(c["y_train"].get<std::vector<int64_t>>(), torch::kInt64);
+  const auto unweighted = fit_logistic_regression(x_train, y, 2, c["C"].get<double>()).predict_proba(x_test);
+  const auto expected = to_tensor(c["proba"], {x_test.size(0), 2});
+  EXPECT_GT((unweighted - expected).abs().max().item<double>(), 0.05);
 }
 
 TEST(Baseline, RejectsBadInput) {

@@ -6,6 +6,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
 
 #include "lumamba/core/error.h"
 #include "lumamba/io/safetensors.h"
@@ -152,6 +156,67 @@ TEST(DatasetBuilder, ManifestAndTuabFolderLabels) {
   EXPECT_EQ(tj[2].label, 0);
   EXPECT_TRUE(tj[1].split == "train" || tj[1].split == "val");
   fs::remove_all(dir);
+}
+
+TEST(DatasetBuilder, SubjectPatternKeepsEachSubjectOnOneSide) {
+  // 12 subjects with 3 runs each: splits drawn at random must never put one subject's runs on two
+  // sides (without the pattern each file would be its own "subject").
+  const auto dir = fresh_scratch_dir("build_subjects");
+  for (int s = 1; s <= 12; ++s) {
+    for (int r = 3; r <= 5; ++r) {
+      std::ofstream(dir / fmt::format("S{:03d}R{:02d}.edf", s, r)) << "x";  // discovery reads names only
+    }
+  }
+  auto preset = builtin_preset("events");
+  ASSERT_EQ(preset.subject_pattern, "(S\\d{3})R");
+  const auto jobs = discover_recordings(dir.string(), preset);
+  ASSERT_EQ(jobs.size(), 36u);
+  std::map<std::string, std::set<std::string>> splits_of;
+  std::map<std::string, int> subjects_per_split;
+  for (const auto& j : jobs) splits_of[j.subject].insert(j.split);
+  ASSERT_EQ(splits_of.size(), 12u);
+  EXPECT_EQ(splits_of.begin()->first, "S001");
+  for (const auto& [subject, splits] : splits_of) {
+    EXPECT_EQ(splits.size(), 1u) << subject;
+    ++subjects_per_split[*splits.begin()];
+  }
+  EXPECT_EQ(subjects_per_split["train"], 10);  // 80/10/10 of 12 subjects: round(1.2) = 1 val, 1 test
+  EXPECT_EQ(subjects_per_split["val"], 1);
+  EXPECT_EQ(subjects_per_split["test"], 1);
+  // A file the pattern does not match is an error naming it, not a subject of its own.
+  std::ofstream(dir / "session7.edf") << "x";
+  try {
+    discover_recordings(dir.string(), preset);
+    ADD_FAILURE() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("session7"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+TEST(DatasetBuilder, LowPassAboveNyquistIsCappedOrFails) {
+  // S001R01 is sampled at 160 Hz (Nyquist 80 Hz). h_freq_hz = 100 with the default policy "cap"
+  // gives exactly the high-pass-only chain; with "fail" the file fails, naming the Nyquist frequency.
+  PreprocessPreset preset;
+  preset.channels = {"C3", "C4"};
+  preset.labels = "none";
+  const RecordingJob job{kData + "/edf/S001R01.edf", "S001", "", -1, ""};
+  preset.h_freq_hz = 100;
+  const auto capped = process_recording(job, preset);
+  preset.h_freq_hz = 0;
+  const auto high_pass_only = process_recording(job, preset);
+  ASSERT_EQ(capped.n_windows, 12);
+  EXPECT_EQ(capped.signal_uv, high_pass_only.signal_uv);
+  preset.h_freq_hz = 75;  // below Nyquist: a real low-pass, so the windows differ
+  EXPECT_NE(process_recording(job, preset).signal_uv, high_pass_only.signal_uv);
+  preset.h_freq_hz = 100;
+  preset.low_pass_above_nyquist = "fail";
+  try {
+    process_recording(job, preset);
+    ADD_FAILURE() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("Nyquist frequency 80"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

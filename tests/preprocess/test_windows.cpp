@@ -18,6 +18,13 @@ TEST(Windows, NonOverlappingRemainderDropped) {
   EXPECT_EQ(time_to_sample(10, 256, 1000), 1000);
 }
 
+TEST(Windows, OverlappingHop) {
+  EXPECT_EQ(window_starts(30, 10, 5), (std::vector<int64_t>{0, 5, 10, 15, 20}));
+  EXPECT_EQ(window_starts(30, 10, 0), (std::vector<int64_t>{0, 10, 20}));  // 0 = non-overlapping
+  EXPECT_EQ(window_starts(30, 10, 25), (std::vector<int64_t>{0}));
+  EXPECT_THROW(window_starts(30, 10, -1), InputError);
+}
+
 TEST(Windows, TuslMajorityWithTiesToSmallestCode) {
   // sfreq 10 Hz, windows of 10 samples. Window 0: 6 bckg + 4 slow -> 1. Window 1: 5 slow + 5 seiz
   // -> tie -> 2 (seiz). Window 2: unannotated -> 0.
@@ -75,6 +82,18 @@ TEST(Windows, EventLockedWindows) {
   EXPECT_EQ(w[3].start, 4096);  // ends at sample 5056 <= 5120
   // The same event 1 s later would run past the end and is dropped.
   EXPECT_TRUE(event_windows({{17.0, 4.1, "T1"}}, map, 256, 256 * 20, 960).empty());
+}
+
+TEST(Windows, EventCropsWithHop) {
+  // 10 Hz, event at 1.0 s lasting 2.5 s (samples 10..35), windows of 10 samples every 5: starts
+  // 10, 15, 20, 25 (25 + 10 = 35 ends at the event's end); 30 would run past it.
+  const std::map<std::string, int64_t> map = {{"T1", 1}};
+  const auto w = event_windows({{1.0, 2.5, "T1"}}, map, 10, 100, 10, 5);
+  std::vector<int64_t> starts;
+  for (const auto& e : w) starts.push_back(e.start);
+  EXPECT_EQ(starts, (std::vector<int64_t>{10, 15, 20, 25}));
+  // An event shorter than the window still gets its onset window, and only that.
+  EXPECT_EQ(event_windows({{1.0, 0.5, "T1"}}, map, 10, 100, 10, 5).size(), 1u);
 }
 
 }  // namespace

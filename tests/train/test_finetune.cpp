@@ -144,6 +144,31 @@ TEST(Finetune, ResumeEqualsStraightRunAndWritesOutputs) {
   }
 }
 
+TEST(Finetune, MaxStepsEndsTheRunInsideAnEpochAndTheScheduleWithIt) {
+  at::set_num_threads(1);
+  const auto dir = fresh_scratch_dir("finetune_max_steps");
+  const auto data = make_dataset(dir);
+  auto flat = tiny_config(data, 5);
+  flat.apply_override("train.max_steps=6", /*allow_new=*/true);
+  const auto config = train::finetune_config(flat);
+  const auto result = train::run_finetune(config, flat, (dir / "run").string(), false);
+  EXPECT_EQ(result.steps, 6);
+  std::ifstream in(dir / "run" / "metrics.jsonl");
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
+  }
+  ASSERT_GE(lines.size(), 2u);  // more than one epoch of batches: the budget ends inside a later epoch
+  EXPECT_EQ(lines.back()["step"], 6);
+  EXPECT_EQ(static_cast<int64_t>(lines.size()), result.epochs_run);
+  EXPECT_LT(lines.front()["step"].get<int64_t>(), 6);
+  // The cosine schedule spans the 6 steps: the last step's lr is near lr_min, far below lr 3e-3.
+  EXPECT_LT(lines.back()["lr"].get<double>(), 3e-4);
+  EXPECT_TRUE(result.has_test);
+  flat.apply_override("train.max_steps=-1");
+  EXPECT_THROW(train::finetune_config(flat), InputError);
+}
+
 TEST(Finetune, LearnsSeparableToyTaskAndCheckpointEvaluatesTheSame) {
   at::set_num_threads(1);
   const auto dir = fresh_scratch_dir("finetune_learn");
@@ -293,7 +318,7 @@ TEST(Finetune, ShippedPresetsParse) {
 
 TEST(Finetune, BalancedClassWeightsAsScikitLearn) {
   // sklearn compute_class_weight("balanced"): n / (K · n_k)
-  const auto w = train::balanced_class_weights({0, 0, 0, 1}, 2);
+  const auto w = eval::balanced_class_weights({0, 0, 0, 1}, 2);
   EXPECT_DOUBLE_EQ(w[0], 4.0 / 6.0);
   EXPECT_DOUBLE_EQ(w[1], 2.0);
 }

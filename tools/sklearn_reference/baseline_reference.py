@@ -5,7 +5,8 @@ Writes tests/data/metrics/baseline_reference.json with
 - band powers: random (N=3, C=2, T=256) windows at 128 Hz -> log of the mean Hann-windowed (symmetric,
   numpy.hanning) periodogram |rfft(x * w)|^2 over each band [lo, hi), channel-major features;
 - logistic regression: StandardScaler + LogisticRegression(C, lbfgs, tol=1e-10, max_iter=10000)
-  probabilities on a held-out set, for a binary and a 3-class problem (multinomial).
+  probabilities on a held-out set, for a binary and a 3-class problem (multinomial), and a binary
+  problem with imbalanced classes fitted with class_weight="balanced".
 Run: /usr/bin/python3 tools/sklearn_reference/baseline_reference.py
 """
 import json
@@ -28,15 +29,18 @@ feats = np.stack([np.log(power[..., (freqs >= lo) & (freqs < hi)].mean(-1) + 1e-
 feats = feats.reshape(3, -1)
 
 cases = []
-for name, k, c in [("binary", 2, 1.0), ("three_class", 3, 0.3)]:
+for name, k, c, class_weight in [("binary", 2, 1.0, None), ("three_class", 3, 0.3, None),
+                                 ("binary_balanced", 2, 0.5, "balanced")]:
     n_train, n_test, f = 60, 20, 6
     w_true = rng.normal(size=(k, f))
     xtr = rng.normal(size=(n_train, f)) * rng.uniform(0.5, 3, size=f) + rng.normal(size=f)
     xte = rng.normal(size=(n_test, f)) * rng.uniform(0.5, 3, size=f) + rng.normal(size=f)
-    ytr = np.argmax(xtr @ w_true.T + rng.normal(size=(n_train, k)), axis=1)
+    shift = np.array([1.0, 0.0]) if class_weight else 0.0  # imbalanced: mostly class 0
+    ytr = np.argmax(xtr @ w_true.T + rng.normal(size=(n_train, k)) + shift, axis=1)
     sc = StandardScaler().fit(xtr)
-    m = LogisticRegression(C=c, tol=1e-10, max_iter=10000).fit(sc.transform(xtr), ytr)
-    cases.append({"name": name, "n_classes": k, "C": c, "x_train": xtr.tolist(), "y_train": ytr.tolist(),
+    m = LogisticRegression(C=c, tol=1e-10, max_iter=10000, class_weight=class_weight).fit(sc.transform(xtr), ytr)
+    cases.append({"name": name, "n_classes": k, "C": c, "class_weight": class_weight or "none",
+                  "x_train": xtr.tolist(), "y_train": ytr.tolist(),
                   "x_test": xte.tolist(), "proba": m.predict_proba(sc.transform(xte)).tolist()})
 
 doc = {"sklearn_version": sklearn.__version__, "numpy_version": np.__version__,

@@ -1,5 +1,6 @@
-// lumamba/core/svg_plot.h — a small SVG line-plot writer with log-log axes, for the plots of
-// `lumamba bench efficiency` (MACs, time and memory against seconds of EEG).
+// lumamba/core/svg_plot.h — a small SVG plot writer: log-log line plots for `lumamba bench
+// efficiency` (MACs, time and memory against seconds of EEG) and interval plots (mean ± std per
+// method and metric) for `lumamba benchmark`.
 //
 // Why our own: gnuplot is not installed on our machines and Python is never a run-time dependency
 // (STYLE §3); the plots are a few series of ≤ 20 points on decade axes, and a runtime dependency on a
@@ -55,5 +56,17 @@ std::string svg_log_log_plot(const std::vector<PlotSeries>& series, const PlotOp
 
 /// svg_log_log_plot written to `path` atomically (lumamba/core/atomic_file.h).
 void write_svg_log_log_plot(const std::string& path, const std::vector<PlotSeries>& series, const PlotOptions& options);
+
+/// One method in an interval plot: per category a centre (mean) and a half-width (std); NaN = missing.
+struct IntervalSeries {
+  std::string name;
+  std::vector<double> centre, half_width;
+};
+
+/// Categories along x (e.g. metrics), one marker with error bar per series in each, side by side,
+/// on a linear y axis [y_min, y_max] with gridlines every 0.1 of the range; a legend on the right.
+/// Throws InputError when a series' lengths differ from the categories'.
+std::string svg_interval_plot(const std::vector<std::string>& categories, const std::vector<IntervalSeries>& series,
+                              const PlotOptions& options, double y_min, double y_max);
 
 }  // namespace lumamba

@@ -14,6 +14,7 @@
 #include <torch/types.h>
 
 #include "lumamba/data/window_dataset.h"
+#include "lumamba/eval/inference.h"
 #include "lumamba/eval/metrics.h"
 
 namespace lumamba::eval {
@@ -34,18 +35,32 @@ struct LogisticRegressionModel {
 };
 
 /// Fits on standardised features (float64, L-BFGS to convergence). labels (N,) int64 in 0..K−1.
+/// `class_weights` (K,) multiply each sample's log-loss by its class's weight (sklearn's
+/// class_weight); empty = all 1.
 LogisticRegressionModel fit_logistic_regression(const torch::Tensor& features, const torch::Tensor& labels,
-                                                int64_t n_classes, double C = 1.0);
+                                                int64_t n_classes, double C = 1.0,
+                                                const std::vector<double>& class_weights = {});
+
+struct BaselineOptions {
+  double C = 1.0;
+  std::string class_weights = "none";  ///< none | balanced (n / (K · n_k) of the training windows)
+};
 
 struct BaselineReport {
-  ClassificationMetrics test;
-  int64_t n_train = 0, n_test = 0, n_features = 0;
+  EvaluationReport test;                ///< window and recording level (like `evaluate`)
+  std::vector<int64_t> test_windows;     ///< indices into the test dataset
+  std::vector<double> probabilities;    ///< (N_test, K) row-major, in the order of test_windows
+  int64_t n_classes = 0, n_train = 0, n_test = 0, n_features = 0;
+  std::string class_weights = "none";
   std::string to_json() const;
 };
 
 /// Band powers + logistic regression: train on `train` windows, metrics on `test` windows.
 BaselineReport run_band_power_baseline(const data::WindowDataset& train, const std::vector<int64_t>& train_windows,
                                        const data::WindowDataset& test, const std::vector<int64_t>& test_windows,
-                                       double sfreq_hz, double C = 1.0);
+                                       double sfreq_hz, const BaselineOptions& options = {});
+
+/// The same on one dataset: trains on the windows of splits train and val, tests on split test.
+BaselineReport run_band_power_baseline(const data::WindowDataset& dataset, const BaselineOptions& options = {});
 
 }  // namespace lumamba::eval

@@ -37,7 +37,11 @@ double average_precision(const std::vector<int64_t>& y_binary, const std::vector
 
 /// JSON object with every field (NaN as null).
 std::string to_json(const ClassificationMetrics& metrics);
+
 /// One line: "n 60: balanced accuracy 0.683, AUROC 0.754, AUPR 0.70, kappa 0.37, weighted F1 0.68".
 std::string summary_line(const ClassificationMetrics& metrics);
+
+/// Class weights n / (K · n_k) of training labels (sklearn's "balanced"); zero-count classes get 0.
+std::vector<double> balanced_class_weights(const std::vector<int64_t>& labels, int64_t n_classes);
 
 }  // namespace lumamba::eval

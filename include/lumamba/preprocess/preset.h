@@ -29,6 +29,17 @@ struct PreprocessPreset {
   double notch_hz = 60.0;   ///< mains notch; <= 0 disables (60 TUH, 50 European sets)
   double resample_hz = 256.0;  ///< target rate (applied whenever the native rate differs)
   double window_s = 5.0;       ///< window length
+  /// Hop between window starts; 0 = window_s (non-overlapping, the reference). Events: further
+  /// windows at onset + k · hop while they end within the event (onset + duration).
+  double window_hop_s = 0;
+  /// What to do when h_freq_hz is at or above a recording's Nyquist frequency (e.g. 75 Hz on the
+  /// 128 Hz eegmmidb subjects): "cap" (no low-pass for that file, the signal has nothing above
+  /// Nyquist anyway; a warning names the file) or "fail" (the file fails, like MNE).
+  std::string low_pass_above_nyquist = "cap";
+  /// Regular expression searched in the file name (without extension) whose first group (or whole
+  /// match) is the subject, e.g. 'S(\d{3})R' for eegmmidb. "" = the text before the first '_' (TUH
+  /// names: aaaaaool_s001_t000 → aaaaaool). Splits drawn at random are by subject (TUAR: by file).
+  std::string subject_pattern;
   /// "tuab_directory" (normal/abnormal from the path), "tusl_csv", "tuar_csv", "manifest",
   /// "events" (EDF+ annotations, event-locked windows), "none".
   std::string labels = "none";
@@ -37,6 +48,7 @@ struct PreprocessPreset {
   std::string storage_dtype = "float32";       ///< float32 | float16
   int64_t compression = 0;                     ///< gzip level of X (shuffle + gzip), 0 = none
   int64_t window_samples() const;
+  int64_t hop_samples() const;  ///< window_hop_s in samples (window_samples() when 0)
 };
 
 /// Names of the presets shipped with lumamba (configs/preprocess/*.yaml).

@@ -12,9 +12,9 @@
 
 namespace lumamba::preprocess {
 
-/// Starts of non-overlapping windows of `window_samples`; the remainder is dropped. A recording
-/// shorter than one window gives none.
-std::vector<int64_t> window_starts(int64_t n_samples, int64_t window_samples);
+/// Starts of windows of `window_samples` every `hop_samples` (0 = window_samples: non-overlapping,
+/// the reference); the remainder is dropped. A recording shorter than one window gives none.
+std::vector<int64_t> window_starts(int64_t n_samples, int64_t window_samples, int64_t hop_samples = 0);
 
 /// round(t · sfreq), clipped to [0, n_samples] (the reference's `round(t * 256)`).
 int64_t time_to_sample(double t_s, double sfreq_hz, int64_t n_samples);
@@ -57,8 +57,10 @@ struct EventWindow {
 };
 /// One window of `window_samples` per annotated event whose text is in `label_map`, starting at the
 /// event onset; events whose window would run past the end are dropped. Unmapped texts are skipped.
+/// With `hop_samples` > 0, further windows start at onset + k · hop while they end within the
+/// event (onset + duration): overlapping crops of long events.
 std::vector<EventWindow> event_windows(const std::vector<TimedEvent>& events,
                                        const std::map<std::string, int64_t>& label_map, double sfreq_hz,
-                                       int64_t n_samples, int64_t window_samples);
+                                       int64_t n_samples, int64_t window_samples, int64_t hop_samples = 0);
 
 }  // namespace lumamba::preprocess

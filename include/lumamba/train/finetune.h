@@ -34,6 +34,9 @@ struct FinetuneConfig {
   AdamWSettings optimizer;
   CosineSchedule schedule;               ///< steps filled in from epochs at run time
   int64_t epochs = 50, warmup_epochs = 5, batch_size = 512, patience = 15;
+  /// Stop after this many optimiser steps in all (0 = epochs decide); the cosine schedule then ends
+  /// at max_steps, and the epoch it falls in is validated and checkpointed like any other.
+  int64_t max_steps = 0;
   std::string class_weights = "none";    ///< none | balanced (n / (K · n_k))
   double grad_clip = 0;                  ///< global-norm clipping; 0 = off (the reference does not clip)
   uint64_t seed = 42;
@@ -57,8 +60,5 @@ struct FinetuneResult {
 /// same machine with the same threads). `flat` is written as OUT/config.yaml.
 FinetuneResult run_finetune(const FinetuneConfig& config, const FlatConfig& flat, const std::string& out_dir,
                             bool resume);
-
-/// Training windows' class weights n / (K · n_k) (sklearn's "balanced"); zero-count classes get 0.
-std::vector<double> balanced_class_weights(const std::vector<int64_t>& labels, int64_t n_classes);
 
 }  // namespace lumamba::train

@@ -1,0 +1,644 @@
+// `lumamba benchmark` (see lumamba/experiment/benchmark_suite.h): suites of downstream tasks, run and
+// resumed unit by unit (preprocess, baseline, one fine-tuning run per variant and seed), summarised
+// as results.json, results.md and an SVG per task.
+#include "lumamba/experiment/benchmark_suite.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "lumamba/core/atomic_file.h"
+#include "lumamba/core/error.h"
+#include "lumamba/core/log.h"
+#include "lumamba/core/progress.h"
+#include "lumamba/core/svg_plot.h"
+#include "lumamba/data/window_dataset.h"
+#include "lumamba/eval/baseline.h"
+#include "lumamba/preprocess/dataset_builder.h"
+#include "lumamba/train/config.h"
+#include "lumamba/train/finetune.h"
+
+namespace lumamba::experiment {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string SubjectSplits::split_of(const std::string& subject) const {
+  for (const auto& [split, range] : ranges) {
+    if (subject >= range[0] && subject <= range[1]) return split;
+  }
+  return "";
+}
+
+namespace {
+
+// ---- reading a suite -------------------------------------------------------------------------
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  LUMAMBA_CHECK_INPUT(in.good(), "{}: cannot open", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string as_string(const YAML::Node& node, const std::string& key, const std::string& source) {
+  LUMAMBA_CHECK_INPUT(node.IsScalar(), "{}: '{}' must be a single value", source, key);
+  return node.as<std::string>();
+}
+
+std::vector<std::string> as_list(const YAML::Node& node, const std::string& key, const std::string& source) {
+  LUMAMBA_CHECK_INPUT(node.IsSequence() || node.IsNull(), "{}: '{}' must be a list", source, key);
+  std::vector<std::string> out;
+  for (const auto& item : node) out.push_back(as_string(item, key, source));
+  return out;
+}
+
+// ${name} → value; an unknown name is an error naming the variable.
+std::string substitute(const std::string& text, const std::map<std::string, std::string>& variables,
+                       const std::string& source) {
+  static const std::regex kVar(R"(\$\{([A-Za-z0-9_]+)\})");
+  std::string out;
+  auto begin = std::sregex_iterator(text.begin(), text.end(), kVar);
+  size_t last = 0;
+  for (auto it = begin; it != std::sregex_iterator(); ++it) {
+    const auto name = (*it)[1].str();
+    const auto v = variables.find(name);
+    LUMAMBA_CHECK_INPUT(v != variables.end(), "{}: '${{{}}}' is not a variable of the suite (set {}=PATH)", source,
+                        name, name);
+    out += text.substr(last, static_cast<size_t>(it->position()) - last) + v->second;
+    last = static_cast<size_t>(it->position() + it->length());
+  }
+  return out + text.substr(last);
+}
+
+SubjectSplits parse_splits(const YAML::Node& node, const std::string& source) {
+  LUMAMBA_CHECK_INPUT(node.IsMap(), "{}: 'splits' must map train/val/test to [first, last] subjects", source);
+  SubjectSplits s;
+  for (const auto& kv : node) {
+    const auto split = kv.first.as<std::string>();
+    check_option("splits", split, {"train", "val", "test"});
+    const auto range = as_list(kv.second, "splits." + split, source);
+    LUMAMBA_CHECK_INPUT(range.size() == 2 && range[0] <= range[1],
+                        "{}: splits.{} must be [first, last] with first <= last", source, split);
+    s.ranges[split] = {range[0], range[1]};
+  }
+  LUMAMBA_CHECK_INPUT(s.ranges.count("train") && s.ranges.count("test"), "{}: 'splits' needs train and test", source);
+  return s;
+}
+
+// The keys a task may set; the suite's keys of the same name are their defaults.
+const std::set<std::string> kTaskKeys = {"name",     "description",          "input",   "files",
+                                         "subject_pattern", "splits", "preprocess", "preprocess_overrides",
+                                         "finetune",  "finetune_overrides", "quick"};
+const std::set<std::string> kSuiteKeys = {"name",           "description", "variables",       "data_roots",
+                                          "subject_pattern", "splits",      "preprocess",      "preprocess_overrides",
+                                          "seeds",          "inits",       "finetune",        "finetune_overrides",
+                                          "baseline",       "preprocess_jobs", "tasks",       "quick"};
+
+// `quick:` keys replace the node's own (the CI variant).
+YAML::Node with_quick(const YAML::Node& node, bool quick, const std::set<std::string>& allowed,
+                      const std::string& source) {
+  YAML::Node out = YAML::Clone(node);
+  if (!quick || !node["quick"]) return out;
+  LUMAMBA_CHECK_INPUT(node["quick"].IsMap(), "{}: 'quick' must be a mapping of keys to replace", source);
+  for (const auto& kv : node["quick"]) {
+    const auto key = kv.first.as<std::string>();
+    LUMAMBA_CHECK_INPUT(allowed.count(key) && key != "quick" && key != "tasks", "{}: unknown key 'quick.{}'", source,
+                        key);
+    out[key] = kv.second;
+  }
+  return out;
+}
+
+void check_keys(const YAML::Node& node, const std::set<std::string>& allowed, const std::string& where) {
+  for (const auto& kv : node) {
+    const auto key = kv.first.as<std::string>();
+    LUMAMBA_CHECK_INPUT(allowed.count(key), "{}: unknown key '{}' (known: {})", where, key, fmt::join(allowed, ", "));
+  }
+}
+
+}  // namespace
+
+BenchmarkSuite load_benchmark_suite(const std::string& path, bool quick,
+                                    const std::map<std::string, std::string>& variables) {
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(read_text(path));
+  } catch (const YAML::Exception& e) {
+    throw InputError(fmt::format("{}: cannot parse: {}", path, e.what()));
+  }
+  LUMAMBA_CHECK_INPUT(doc.IsMap(), "{}: a suite must be a mapping", path);
+  check_keys(doc, kSuiteKeys, path);
+  const YAML::Node top = with_quick(doc, quick, kSuiteKeys, path);
+  BenchmarkSuite suite;
+  suite.source = path;
+  suite.quick = quick;
+  suite.name = top["name"] ? as_string(top["name"], "name", path) : fs::path(path).stem().string();
+  if (top["description"]) suite.description = as_string(top["description"], "description", path);
+  std::map<std::string, std::string> vars;
+  if (top["variables"]) {
+    LUMAMBA_CHECK_INPUT(top["variables"].IsMap(), "{}: 'variables' must be a mapping", path);
+    for (const auto& kv : top["variables"]) vars[kv.first.as<std::string>()] = as_string(kv.second, "variables", path);
+  }
+  for (const auto& [k, v] : variables) {
+    LUMAMBA_CHECK_INPUT(vars.count(k), "{}: no variable '{}' (the suite has: {})", path, k,
+                        fmt::join([&] {
+                          std::vector<std::string> names;
+                          for (const auto& kv : vars) names.push_back(kv.first);
+                          return names;
+                        }(), ", "));
+    vars[k] = v;
+  }
+  for (const auto& root : as_list(top["data_roots"], "data_roots", path)) {
+    suite.data_roots.push_back(substitute(root, vars, path));
+  }
+  if (top["seeds"]) {
+    suite.seeds.clear();
+    for (const auto& s : as_list(top["seeds"], "seeds", path)) suite.seeds.push_back(std::stoll(s));
+  }
+  LUMAMBA_CHECK_INPUT(!suite.seeds.empty(), "{}: 'seeds' is empty", path);
+  if (top["inits"]) {
+    LUMAMBA_CHECK_INPUT(top["inits"].IsMap() || top["inits"].IsNull(), "{}: 'inits' must map names to checkpoints",
+                        path);
+    for (const auto& kv : top["inits"]) {
+      const auto name = kv.first.as<std::string>();
+      LUMAMBA_CHECK_INPUT(name != "scratch" && !name.empty(), "{}: init name '{}' is reserved", path, name);
+      suite.inits[name] = substitute(as_string(kv.second, "inits." + name, path), vars, path);
+    }
+  }
+  if (top["finetune"]) suite.finetune = substitute(as_string(top["finetune"], "finetune", path), vars, path);
+  suite.finetune_overrides = as_list(top["finetune_overrides"], "finetune_overrides", path);
+  if (top["baseline"]) {
+    check_keys(top["baseline"], {"C", "class_weights"}, path + ": baseline");
+    if (top["baseline"]["C"]) suite.baseline_c = top["baseline"]["C"].as<double>();
+    if (top["baseline"]["class_weights"]) suite.baseline_class_weights = top["baseline"]["class_weights"].as<std::string>();
+  }
+  check_option("baseline.class_weights", suite.baseline_class_weights, {"none", "balanced"});
+  if (top["preprocess_jobs"]) suite.preprocess_jobs = top["preprocess_jobs"].as<int64_t>();
+
+  LUMAMBA_CHECK_INPUT(top["tasks"] && top["tasks"].IsSequence() && top["tasks"].size() > 0,
+                      "{}: 'tasks' must be a non-empty list", path);
+  std::set<std::string> names;
+  for (const auto& raw : top["tasks"]) {
+    const std::string where = fmt::format("{}: task {}", path, names.size() + 1);
+    LUMAMBA_CHECK_INPUT(raw.IsMap(), "{} must be a mapping", where);
+    check_keys(raw, kTaskKeys, where);
+    const YAML::Node t = with_quick(raw, quick, kTaskKeys, where);
+    // A task key falls back to the suite's key of the same name.
+    const auto get = [&](const char* key) { return t[key] ? t[key] : top[key]; };
+    BenchmarkTask task;
+    LUMAMBA_CHECK_INPUT(t["name"], "{}: 'name' is required", where);
+    task.name = as_string(t["name"], "name", where);
+    LUMAMBA_CHECK_INPUT(std::regex_match(task.name, std::regex("[A-Za-z0-9_.-]+")) && names.insert(task.name).second,
+                        "{}: task name '{}' must be unique and use only letters, digits, _ . -", where, task.name);
+    if (t["description"]) task.description = as_string(t["description"], "description", where);
+    if (t["input"]) task.input = substitute(as_string(t["input"], "input", where), vars, where);
+    if (get("files")) task.files = as_string(get("files"), "files", where);
+    LUMAMBA_CHECK_INPUT(task.input.empty() != task.files.empty(), "{}: give either 'input' or 'files'", where);
+    if (!task.files.empty()) {
+      LUMAMBA_CHECK_INPUT(get("subject_pattern") && get("splits"), "{}: 'files' needs subject_pattern and splits",
+                          where);
+      task.subject_pattern = as_string(get("subject_pattern"), "subject_pattern", where);
+      task.splits = parse_splits(get("splits"), where);
+      LUMAMBA_CHECK_INPUT(!suite.data_roots.empty(), "{}: 'files' needs the suite's data_roots", where);
+    }
+    if (get("preprocess")) task.preprocess = as_string(get("preprocess"), "preprocess", where);
+    task.preprocess_overrides = as_list(get("preprocess_overrides"), "preprocess_overrides", where);
+    task.finetune = t["finetune"] ? substitute(as_string(t["finetune"], "finetune", where), vars, where) : suite.finetune;
+    LUMAMBA_CHECK_INPUT(!task.finetune.empty(), "{}: 'finetune' (a configs/finetune/*.yaml preset) is required",
+                        where);
+    task.finetune_overrides = as_list(t["finetune_overrides"], "finetune_overrides", where);
+    suite.tasks.push_back(task);
+  }
+  return suite;
+}
+
+TaskRecordings find_task_recordings(const BenchmarkSuite& suite, const BenchmarkTask& task) {
+  LUMAMBA_CHECK_INPUT(task.input.empty(), "task {}: its recordings come from '{}' (input), not from data_roots",
+                      task.name, task.input);
+  const std::regex file_re(task.files), subject_re(task.subject_pattern);
+  std::map<std::string, fs::path> by_name;  // file name → first path found (roots in order)
+  for (const auto& root : suite.data_roots) {
+    LUMAMBA_CHECK_INPUT(fs::is_directory(root),
+                        "task {}: data root '{}' is not a folder (get the data, or set the suite's variable)",
+                        task.name, root);
+    for (const auto& e : fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied)) {
+      const auto name = e.path().filename().string();
+      if (e.is_regular_file() && std::regex_match(name, file_re) && !by_name.count(name)) {
+        by_name[name] = fs::absolute(e.path()).lexically_normal();
+      }
+    }
+  }
+  TaskRecordings out;
+  out.manifest_csv = "file,label,subject,split\n";
+  for (const auto& [name, p] : by_name) {
+    std::smatch m;
+    const auto stem = p.stem().string();
+    LUMAMBA_CHECK_INPUT(std::regex_search(stem, m, subject_re), "{}: subject_pattern '{}' does not match '{}'",
+                        p.string(), task.subject_pattern, stem);
+    const auto subject = m.size() > 1 && m[1].matched ? m[1].str() : m[0].str();
+    const auto split = task.splits.split_of(subject);
+    ++out.n_files;
+    if (split.empty()) {
+      ++out.n_left_out;
+      continue;
+    }
+    LUMAMBA_CHECK_INPUT(p.string().find(',') == std::string::npos, "{}: a path with a comma cannot go in a manifest",
+                        p.string());
+    out.manifest_csv += fmt::format("{},,{},{}\n", p.string(), subject, split);
+    ++out.files_per_split[split];
+  }
+  LUMAMBA_CHECK_INPUT(out.n_files > 0, "task {}: no file under [{}] matches '{}'", task.name,
+                      fmt::join(suite.data_roots, ", "), task.files);
+  for (const char* split : {"train", "test"}) {
+    LUMAMBA_CHECK_INPUT(out.files_per_split[split] > 0, "task {}: no recording in split '{}' ({} files found)",
+                        task.name, split, out.n_files);
+  }
+  return out;
+}
+
+namespace {
+
+// ---- running -----------------------------------------------------------------------------------
+
+// FNV-1a: a short fingerprint of the settings of a unit, stored with its result, so that a changed
+// suite redoes the unit instead of reusing a stale result.
+std::string fingerprint(const std::string& text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return fmt::format("{:016x}", h);
+}
+
+// The JSON of a finished unit when it exists and was made with the same settings; null otherwise.
+json finished(const fs::path& path, const std::string& settings) {
+  if (!fs::exists(path)) return nullptr;
+  const auto j = json::parse(read_text(path.string()), nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("settings", "") != settings) return nullptr;
+  return j;
+}
+
+preprocess::PreprocessPreset task_preset(const BenchmarkTask& task) {
+  auto preset = fs::exists(task.preprocess) ? preprocess::preset_from_text(read_text(task.preprocess), task.preprocess)
+                                            : preprocess::builtin_preset(task.preprocess);
+  preprocess::apply_preset_overrides(preset, task.preprocess_overrides);
+  return preset;
+}
+
+json metrics_json(const eval::ClassificationMetrics& m) {
+  std::vector<int64_t> predicted(static_cast<size_t>(m.n_classes), 0);
+  for (const auto& row : m.confusion) {
+    for (size_t k = 0; k < row.size() && k < predicted.size(); ++k) predicted[k] += row[k];
+  }
+  const auto num = [](double v) { return std::isfinite(v) ? json(v) : json(); };
+  return {{"n", m.n_samples},         {"balanced_accuracy", num(m.balanced_accuracy)}, {"auroc", num(m.auroc)},
+          {"aupr", num(m.aupr)},      {"cohen_kappa", num(m.cohen_kappa)},             {"f1_weighted", num(m.f1_weighted)},
+          {"predicted_per_class", predicted}};
+}
+
+const std::vector<std::pair<std::string, std::string>> kMetrics = {
+    {"balanced_accuracy", "bal. acc."}, {"auroc", "AUROC"}, {"aupr", "AUPR"}, {"cohen_kappa", "kappa"}};
+
+std::string machine_description() {
+  std::string model;
+  std::ifstream cpu("/proc/cpuinfo");
+  for (std::string line; std::getline(cpu, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return fmt::format("{} ({} logical CPUs{}{})", model.empty() ? "unknown CPU" : model,
+                     std::thread::hardware_concurrency(), host[0] ? ", host " : "", host);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string fmt_metric(const json& summary, const std::string& key) {
+  const auto& m = summary.at("mean").at(key);
+  if (m.is_null()) return "n/a";
+  const auto& s = summary.at("std").at(key);
+  return summary.value("n_seeds", 1) > 1 && !s.is_null() ? fmt::format("{:.3f} ± {:.3f}", m.get<double>(), s.get<double>())
+                                                         : fmt::format("{:.3f}", m.get<double>());
+}
+
+std::string fmt_duration(double s) {
+  return s >= 3600 ? fmt::format("{:.1f} h", s / 3600) : s >= 60 ? fmt::format("{:.0f} min", s / 60) : fmt::format("{:.0f} s", s);
+}
+
+// Mean and sample std over the runs' test metrics.
+json summarise_runs(const json& runs) {
+  json mean = json::object(), std_dev = json::object();
+  for (const auto& [key, label] : kMetrics) {
+    std::vector<double> v;
+    for (const auto& r : runs) {
+      const auto& x = r.at("test").at(key);
+      if (!x.is_null()) v.push_back(x.get<double>());
+    }
+    if (v.empty()) {
+      mean[key] = nullptr;
+      std_dev[key] = nullptr;
+      continue;
+    }
+    double m = 0, var = 0;
+    for (const double x : v) m += x / static_cast<double>(v.size());
+    for (const double x : v) var += (x - m) * (x - m) / static_cast<double>(std::max<size_t>(1, v.size() - 1));
+    mean[key] = m;
+    std_dev[key] = std::sqrt(var);
+  }
+  return {{"n_seeds", runs.size()}, {"mean", mean}, {"std", std_dev}};
+}
+
+std::string variant_label(const std::string& variant, int64_t n_seeds) {
+  return fmt::format("LuMamba {} ({} seed{})", variant, n_seeds, n_seeds == 1 ? "" : "s");
+}
+
+void write_task_plot(const fs::path& path, const json& task) {
+  std::vector<std::string> categories;
+  for (const auto& [key, label] : kMetrics) categories.push_back(label);
+  std::vector<IntervalSeries> series;
+  const auto add = [&](const std::string& name, const json& summary) {
+    IntervalSeries s{name, {}, {}};
+    for (const auto& [key, label] : kMetrics) {
+      const auto& m = summary.at("mean").at(key);
+      const auto& d = summary.at("std").at(key);
+      s.centre.push_back(m.is_null() ? NAN : m.get<double>());
+      s.half_width.push_back(d.is_null() ? 0.0 : d.get<double>());
+    }
+    series.push_back(s);
+  };
+  if (task.contains("baseline")) add("band power + LR", task["baseline"]["summary"]);
+  for (const auto& [variant, v] : task["variants"].items()) {
+    add(variant_label(variant, v["summary"]["n_seeds"].get<int64_t>()), v["summary"]);
+  }
+  PlotOptions options;
+  options.title = fmt::format("{}: test windows", task["name"].get<std::string>());
+  options.note = "mean ± std over seeds; chance: bal. acc. 0.5 (2 classes), AUROC 0.5, kappa 0";
+  options.y_label = "metric";
+  options.width_px = 860;
+  options.height_px = 420;
+  options.reference_lines.push_back({0.5, "chance (2 classes)"});
+  write_text_file_atomic(path.string(), svg_interval_plot(categories, series, options, -0.2, 1.0));
+}
+
+std::string markdown_table(const json& results) {
+  std::string md = fmt::format("# Benchmark `{}`{}\n\n{}\n\nMachine: {}. Test windows of held-out subjects; "
+                               "mean ± sample std over seeds; the baseline is deterministic.\n\n",
+                               results["suite"].get<std::string>(), results["quick"].get<bool>() ? " (--quick)" : "",
+                               results["description"].get<std::string>(), results["machine"].get<std::string>());
+  md += "| task | model | bal. acc. | AUROC | AUPR | kappa | predicted per class | test windows | wall time |\n";
+  md += "|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& t : results["tasks"]) {
+    const auto name = t["name"].get<std::string>();
+    if (t.contains("error")) {
+      md += fmt::format("| {} | failed: {} | | | | | | | |\n", name, t["error"].get<std::string>());
+      continue;
+    }
+    const auto row = [&](const std::string& model, const json& summary, const std::string& predicted, int64_t n,
+                         const std::string& wall) {
+      md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", name, model,
+                        fmt_metric(summary, "balanced_accuracy"), fmt_metric(summary, "auroc"),
+                        fmt_metric(summary, "aupr"), fmt_metric(summary, "cohen_kappa"), predicted, n, wall);
+    };
+    if (t.contains("baseline")) {
+      const auto& b = t["baseline"];
+      row("band power + LR", b["summary"], fmt::format("{}", fmt::join(b["test"]["predicted_per_class"].get<std::vector<int64_t>>(), " / ")),
+          b["test"]["n"].get<int64_t>(), fmt_duration(b["wall_s"].get<double>()));
+    }
+    for (const auto& [variant, v] : t["variants"].items()) {
+      std::vector<std::string> per_seed;
+      double wall = 0;
+      int64_t n = 0;
+      for (const auto& r : v["runs"]) {
+        per_seed.push_back(fmt::format("{}", fmt::join(r["test"]["predicted_per_class"].get<std::vector<int64_t>>(), "/")));
+        wall += r["wall_s"].get<double>();
+        n = r["test"]["n"].get<int64_t>();
+      }
+      row(variant_label(variant, static_cast<int64_t>(v["runs"].size())), v["summary"], fmt::format("{}", fmt::join(per_seed, "; ")),
+          n, fmt_duration(wall));
+    }
+  }
+  md += "\nPer task (recordings per split, files left out, failures, preprocessing time):\n\n";
+  for (const auto& t : results["tasks"]) {
+    if (!t.contains("recordings")) continue;
+    md += fmt::format("- `{}`: {}; recordings {}; left out (no split) {}; failed {}; windows {}; preprocessing {}\n",
+                      t["name"].get<std::string>(), t["description"].get<std::string>(), t["recordings"].dump(),
+                      t.value("left_out", 0), t["preprocess"]["failed"].get<int64_t>(),
+                      t["preprocess"]["windows_per_label"].dump(), fmt_duration(t["preprocess"]["wall_s"].get<double>()));
+  }
+  md += fmt::format("\nTotal wall time of the units (summed over sessions): {}.\n",
+                    fmt_duration(results["wall_s"].get<double>()));
+  return md;
+}
+
+}  // namespace
+
+std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOptions& options) {
+  LUMAMBA_CHECK_INPUT(!options.output_dir.empty(), "benchmark: give the output folder (--output DIR)");
+  for (const auto& t : options.only_tasks) {
+    LUMAMBA_CHECK_INPUT(std::any_of(suite.tasks.begin(), suite.tasks.end(), [&](const auto& x) { return x.name == t; }),
+                        "{}: no task '{}'", suite.source, t);
+  }
+  for (const auto& [name, path] : suite.inits) {
+    LUMAMBA_CHECK_INPUT(fs::exists(path), "{}: init '{}': no checkpoint at '{}'", suite.source, name, path);
+  }
+  std::vector<std::pair<std::string, std::string>> variants = {{"scratch", ""}};
+  for (const auto& kv : suite.inits) variants.push_back(kv);
+  std::vector<const BenchmarkTask*> tasks;
+  for (const auto& t : suite.tasks) {
+    if (options.only_tasks.empty() ||
+        std::find(options.only_tasks.begin(), options.only_tasks.end(), t.name) != options.only_tasks.end()) {
+      tasks.push_back(&t);
+    }
+  }
+  const fs::path out(options.output_dir);
+  fs::create_directories(out);
+
+  const int64_t runs_per_task = static_cast<int64_t>(variants.size() * suite.seeds.size());
+  if (options.dry_run) {
+    json plan = json::array();
+    for (const auto* t : tasks) {
+      json j{{"task", t->name}, {"runs", runs_per_task}};
+      if (t->input.empty()) {
+        const auto rec = find_task_recordings(suite, *t);
+        j["recordings"] = rec.files_per_split;
+        j["left_out"] = rec.n_left_out;
+      } else {
+        const auto preset = task_preset(*t);
+        std::map<std::string, int64_t> per_split;
+        for (const auto& job : preprocess::discover_recordings(t->input, preset)) ++per_split[job.split];
+        j["recordings"] = per_split;
+      }
+      log::info("task {}: recordings per split {}, {} fine-tuning runs", t->name, j["recordings"].dump(), runs_per_task);
+      plan.push_back(j);
+    }
+    return plan.dump(2);
+  }
+
+  // Units: preprocess + baseline + runs, per task; the ETA assumes the remaining units take as long
+  // as those done in this invocation (fine-tuning dominates).
+  Progress progress("units", static_cast<int64_t>(tasks.size()) * (2 + runs_per_task));
+  json results{{"suite", suite.name}, {"description", suite.description}, {"source", suite.source},
+               {"quick", suite.quick}, {"machine", machine_description()}, {"seeds", suite.seeds}, {"tasks", json::array()}};
+  double total_wall = 0;
+  for (const auto* task : tasks) {
+    const fs::path dir = out / task->name;
+    fs::create_directories(dir);
+    json tj{{"name", task->name}, {"description", task->description}, {"variants", json::object()}};
+    try {
+      // 1. Preprocess (parts are reused by build_window_dataset itself when a unit is redone).
+      const auto preset = task_preset(*task);
+      std::string input = task->input, recordings_text = task->input;
+      if (input.empty()) {
+        const auto rec = find_task_recordings(suite, *task);
+        input = (dir / "manifest.csv").string();
+        write_text_file_atomic(input, rec.manifest_csv);
+        recordings_text = rec.manifest_csv;
+        tj["recordings"] = rec.files_per_split;
+        tj["left_out"] = rec.n_left_out;
+      }
+      const auto h5 = (dir / "windows.h5").string();
+      const auto pre_settings = fingerprint(preprocess::preset_to_json(preset) + "\n" + recordings_text);
+      json pre = finished(dir / "preprocess.json", pre_settings);
+      if (pre.is_null() || !fs::exists(h5)) {
+        log::info("== {}: preprocess ({})", task->name, preset.name);
+        const auto jobs = preprocess::discover_recordings(input, preset);
+        if (!tj.contains("recordings")) {
+          std::map<std::string, int64_t> per_split;
+          for (const auto& job : jobs) ++per_split[job.split];
+          tj["recordings"] = per_split;
+        }
+        preprocess::BuildOptions build;
+        build.output_path = h5;
+        build.n_jobs = static_cast<int>(suite.preprocess_jobs);
+        const auto summary = preprocess::build_window_dataset(jobs, preset, build);
+        for (const auto& [file, reason] : summary.failures) log::error("{}", reason);
+        if (!summary.failures.empty()) {
+          log::error("task {}: {} of {} recordings failed (listed above and in {}/preprocess.json)", task->name,
+                     summary.failures.size(), jobs.size(), dir.string());
+        }
+        LUMAMBA_CHECK_INPUT(summary.n_windows > 0, "task {}: preprocessing made no windows", task->name);
+        pre = json::parse(preprocess::summary_to_json(summary));
+        pre["settings"] = pre_settings;
+        pre["recordings_per_split"] = tj["recordings"];
+        write_text_file_atomic((dir / "preprocess.json").string(), pre.dump(2) + "\n");
+      } else if (!tj.contains("recordings")) {
+        tj["recordings"] = pre["recordings_per_split"];
+      }
+      tj["preprocess"] = pre;
+      total_wall += pre["wall_s"].get<double>();
+      progress.advance(1, fmt::format("{}: preprocessed", task->name));
+
+      // 2. Baseline.
+      data::DatasetOptions ds_options;
+      ds_options.require_labels = true;
+      const auto base_settings = fingerprint(fmt::format("{} C={} class_weights={}", pre_settings, suite.baseline_c,
+                                                         suite.baseline_class_weights));
+      json base = finished(dir / "baseline.json", base_settings);
+      if (base.is_null()) {
+        log::info("== {}: band-power baseline", task->name);
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto ds = data::WindowDataset::open({h5}, ds_options);
+        eval::BaselineOptions bo;
+        bo.C = suite.baseline_c;
+        bo.class_weights = suite.baseline_class_weights;
+        const auto report = eval::run_band_power_baseline(ds, bo);
+        LUMAMBA_CHECK_INPUT(!report.test.multilabel, "task {}: the benchmark summarises multiclass tasks only",
+                            task->name);
+        eval::write_predictions_csv((dir / "baseline_predictions.csv").string(), ds, report.test_windows,
+                                    report.probabilities, report.n_classes);
+        base = {{"settings", base_settings},
+                {"test", metrics_json(report.test.windows)},
+                {"test_recordings", metrics_json(report.test.recordings)},
+                {"n_train", report.n_train},
+                {"wall_s", seconds_since(t0)},
+                {"report", json::parse(report.to_json())}};
+        write_text_file_atomic((dir / "baseline.json").string(), base.dump(2) + "\n");
+      }
+      json base_runs = json::array({base});
+      base["summary"] = summarise_runs(base_runs);
+      tj["baseline"] = base;
+      total_wall += base["wall_s"].get<double>();
+      log::info("{} baseline: {}", task->name, base["test"].dump());
+      progress.advance(1, fmt::format("{}: baseline", task->name));
+
+      // 3. Fine-tuning runs.
+      for (const auto& [variant, init] : variants) {
+        json runs = json::array();
+        for (const int64_t seed : suite.seeds) {
+          const fs::path run_dir = dir / variant / fmt::format("seed_{}", seed);
+          auto flat = train::FlatConfig::from_yaml(read_text(task->finetune), task->finetune);
+          for (const auto& kv : suite.finetune_overrides) flat.apply_override(kv, true);
+          for (const auto& kv : task->finetune_overrides) flat.apply_override(kv, true);
+          flat.set("data", h5);
+          flat.set("out", run_dir.string());
+          flat.set("train.seed", std::to_string(seed));
+          if (!init.empty()) flat.set("init", init);
+          const auto run_settings = fingerprint(pre_settings + "\n" + flat.to_yaml());
+          json r = finished(run_dir / "result.json", run_settings);
+          if (r.is_null()) {
+            // A run dir made with other settings would be resumed into a mix: start it afresh.
+            const bool same = fs::exists(run_dir / "settings.txt") && read_text((run_dir / "settings.txt").string()) == run_settings;
+            if (!same) {
+              fs::remove_all(run_dir);
+              fs::create_directories(run_dir);
+              write_text_file_atomic((run_dir / "settings.txt").string(), run_settings);
+            }
+            const bool resume = same && fs::exists(run_dir / "checkpoints" / "last.safetensors") &&
+                                fs::exists(run_dir / "checkpoints" / "last.safetensors.state.pt");
+            log::info("== {}: fine-tune {} seed {}{} -> {}", task->name, variant, seed, resume ? " (resuming)" : "",
+                      run_dir.string());
+            const auto t0 = std::chrono::steady_clock::now();
+            const auto config = train::finetune_config(flat);
+            const auto result = train::run_finetune(config, flat, run_dir.string(), resume);
+            LUMAMBA_CHECK_INPUT(result.has_test && !result.test.multilabel,
+                                "task {}: fine-tuning gave no multiclass test metrics", task->name);
+            r = {{"settings", run_settings},
+                 {"seed", seed},
+                 {"test", metrics_json(result.test.windows)},
+                 {"test_recordings", metrics_json(result.test.recordings)},
+                 {"best_epoch", result.best_epoch},
+                 {"epochs_run", result.epochs_run},
+                 {"steps", result.steps},
+                 {"wall_s", seconds_since(t0)}};  // of the invocation that finished the run
+            write_text_file_atomic((run_dir / "result.json").string(), r.dump(2) + "\n");
+          }
+          total_wall += r["wall_s"].get<double>();
+          log::info("{} {} seed {}: {}", task->name, variant, seed, r["test"].dump());
+          runs.push_back(r);
+          progress.advance(1, fmt::format("{}: {} seed {}", task->name, variant, seed));
+        }
+        tj["variants"][variant] = {{"init", init}, {"runs", runs}, {"summary", summarise_runs(runs)}};
+      }
+      write_task_plot(out / (task->name + ".svg"), tj);
+    } catch (const InputError& e) {
+      // One task's failure is reported and the others still run.
+      log::error("task {} failed: {}", task->name, e.what());
+      tj["error"] = e.what();
+    }
+    results["tasks"].push_back(tj);
+  }
+  progress.finish();
+  results["wall_s"] = total_wall;
+  const auto text = results.dump(2);
+  write_text_file_atomic((out / "results.json").string(), text + "\n");
+  write_text_file_atomic((out / "results.md").string(), markdown_table(results));
+  log::info("wrote {}/results.json, results.md and one SVG per task", out.string());
+  return text;
+}
+
+}  // namespace lumamba::experiment
