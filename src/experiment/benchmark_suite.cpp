@@ -57,8 +57,10 @@ std::string as_string(const YAML::Node& node, const std::string& key, const std:
   return node.as<std::string>();
 }
 
+// A missing key (an invalid node in yaml-cpp) or null is the empty list.
 std::vector<std::string> as_list(const YAML::Node& node, const std::string& key, const std::string& source) {
-  LUMAMBA_CHECK_INPUT(node.IsSequence() || node.IsNull(), "{}: '{}' must be a list", source, key);
+  if (!node || node.IsNull()) return {};
+  LUMAMBA_CHECK_INPUT(node.IsSequence(), "{}: '{}' must be a list", source, key);
   std::vector<std::string> out;
   for (const auto& item : node) out.push_back(as_string(item, key, source));
   return out;
@@ -416,7 +418,7 @@ std::string markdown_table(const json& results) {
     };
     if (t.contains("baseline")) {
       const auto& b = t["baseline"];
-      row("band power + LR", b["summary"], fmt::format("{}", fmt::join(b["test"]["predicted_per_class"].get<std::vector<int64_t>>(), " / ")),
+      row("band power + LR", b["summary"], fmt::format("{}", fmt::join(b["test"]["predicted_per_class"].get<std::vector<int64_t>>(), "/")),
           b["test"]["n"].get<int64_t>(), fmt_duration(b["wall_s"].get<double>()));
     }
     for (const auto& [variant, v] : t["variants"].items()) {
@@ -603,6 +605,7 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
             log::info("== {}: fine-tune {} seed {}{} -> {}", task->name, variant, seed, resume ? " (resuming)" : "",
                       run_dir.string());
             const auto t0 = std::chrono::steady_clock::now();
+            flat.get_string("out", "");  // read by us, not by finetune_config (which rejects unread keys)
             const auto config = train::finetune_config(flat);
             const auto result = train::run_finetune(config, flat, run_dir.string(), resume);
             LUMAMBA_CHECK_INPUT(result.has_test && !result.test.multilabel,
