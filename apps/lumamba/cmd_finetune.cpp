@@ -26,18 +26,10 @@ struct FinetuneArgs {
   bool resume = false;
 };
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  LUMAMBA_CHECK_INPUT(in.good(), "{}: cannot open", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 int run_finetune_cmd(const FinetuneArgs& args) {
   apply_common(args.common);
   LUMAMBA_CHECK_INPUT(!args.config_path.empty(), "finetune: --config PRESET.yaml is required (configs/finetune/)");
-  auto flat = train::FlatConfig::from_yaml(read_text(args.config_path), args.config_path);
+  auto flat = train::FlatConfig::from_yaml(read_text_file(args.config_path), args.config_path);
   for (const auto& kv : args.overrides) flat.apply_override(kv, /*allow_new=*/true);
   const std::string out = flat.get_string("out", "");
   LUMAMBA_CHECK_INPUT(!out.empty(), "finetune: give the output folder as out=DIR");

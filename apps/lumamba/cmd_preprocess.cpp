@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common.h"
+#include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
 #include "lumamba/preprocess/dataset_builder.h"
@@ -36,11 +37,7 @@ int run_preprocess(const PreprocessArgs& args) {
   LUMAMBA_CHECK_INPUT(!args.input.empty() && !args.output.empty(), "preprocess: --input and --output are required");
   auto preset = preprocess::builtin_preset(args.preset);
   if (!args.config_path.empty()) {
-    std::ifstream in(args.config_path);
-    LUMAMBA_CHECK_INPUT(in.good(), "{}: cannot open preset file", args.config_path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    preset = preprocess::preset_from_text(ss.str(), args.config_path);
+    preset = preprocess::preset_from_text(read_text_file(args.config_path, "preset file"), args.config_path);
   }
   preprocess::apply_preset_overrides(preset, args.overrides);
   log::info("preset: {}", preprocess::preset_to_json(preset));

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <system_error>
 
 #include "lumamba/core/error.h"
@@ -29,6 +30,14 @@ void write_text_file_atomic(const std::string& path, const std::string& text) {
     LUMAMBA_CHECK_INPUT(out.good(), "{}: write failed (disk full?)", tmp);
   }
   commit_atomic(path);
+}
+
+std::string read_text_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  LUMAMBA_CHECK_INPUT(in.good(), "{}: cannot open {}", path, what);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace lumamba

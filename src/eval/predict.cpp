@@ -29,14 +29,7 @@ preprocess::PreprocessPreset resolve_preset(const LoadedModel& model, const std:
                                             const std::vector<std::string>& overrides, const std::string& weights) {
   preprocess::PreprocessPreset p;
   if (!preset.empty()) {
-    if (fs::exists(preset)) {
-      std::ifstream in(preset);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      p = preprocess::preset_from_text(ss.str(), preset);
-    } else {
-      p = preprocess::builtin_preset(preset);
-    }
+    p = preprocess::preset_from_name_or_file(preset);
   } else {
     LUMAMBA_CHECK_INPUT(model.preprocess_json != "{}" && !model.preprocess_json.empty(),
                         "{}: the checkpoint stores no preprocessing (reference weights?): pass --preset "

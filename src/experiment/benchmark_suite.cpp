@@ -44,14 +44,6 @@ namespace {
 
 // ---- reading a suite -------------------------------------------------------------------------
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  LUMAMBA_CHECK_INPUT(in.good(), "{}: cannot open", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string as_string(const YAML::Node& node, const std::string& key, const std::string& source) {
   LUMAMBA_CHECK_INPUT(node.IsScalar(), "{}: '{}' must be a single value", source, key);
   return node.as<std::string>();
@@ -136,7 +128,7 @@ BenchmarkSuite load_benchmark_suite(const std::string& path, bool quick,
                                     const std::map<std::string, std::string>& variables) {
   YAML::Node doc;
   try {
-    doc = YAML::Load(read_text(path));
+    doc = YAML::Load(read_text_file(path));
   } catch (const YAML::Exception& e) {
     throw InputError(fmt::format("{}: cannot parse: {}", path, e.what()));
   }
@@ -285,14 +277,13 @@ std::string fingerprint(const std::string& text) {
 // The JSON of a finished unit when it exists and was made with the same settings; null otherwise.
 json finished(const fs::path& path, const std::string& settings) {
   if (!fs::exists(path)) return nullptr;
-  const auto j = json::parse(read_text(path.string()), nullptr, false);
+  const auto j = json::parse(read_text_file(path.string()), nullptr, false);
   if (j.is_discarded() || !j.is_object() || j.value("settings", "") != settings) return nullptr;
   return j;
 }
 
 preprocess::PreprocessPreset task_preset(const BenchmarkTask& task) {
-  auto preset = fs::exists(task.preprocess) ? preprocess::preset_from_text(read_text(task.preprocess), task.preprocess)
-                                            : preprocess::builtin_preset(task.preprocess);
+  auto preset = preprocess::preset_from_name_or_file(task.preprocess);
   preprocess::apply_preset_overrides(preset, task.preprocess_overrides);
   return preset;
 }
@@ -583,7 +574,7 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
         json runs = json::array();
         for (const int64_t seed : suite.seeds) {
           const fs::path run_dir = dir / variant / fmt::format("seed_{}", seed);
-          auto flat = train::FlatConfig::from_yaml(read_text(task->finetune), task->finetune);
+          auto flat = train::FlatConfig::from_yaml(read_text_file(task->finetune), task->finetune);
           for (const auto& kv : suite.finetune_overrides) flat.apply_override(kv, true);
           for (const auto& kv : task->finetune_overrides) flat.apply_override(kv, true);
           flat.set("data", h5);
@@ -594,7 +585,7 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
           json r = finished(run_dir / "result.json", run_settings);
           if (r.is_null()) {
             // A run dir made with other settings would be resumed into a mix: start it afresh.
-            const bool same = fs::exists(run_dir / "settings.txt") && read_text((run_dir / "settings.txt").string()) == run_settings;
+            const bool same = fs::exists(run_dir / "settings.txt") && read_text_file((run_dir / "settings.txt").string()) == run_settings;
             if (!same) {
               fs::remove_all(run_dir);
               fs::create_directories(run_dir);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 
 namespace lumamba::io {
@@ -84,11 +85,8 @@ std::vector<TuhAnnotation> parse_tuh_csv(std::string_view text, const std::strin
 }
 
 std::vector<TuhAnnotation> read_tuh_csv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  LUMAMBA_CHECK_INPUT(in.good(), "{}: cannot open annotation file", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_tuh_csv(ss.str(), path);
+  const std::string text = read_text_file(path, "annotation file");
+  return parse_tuh_csv(text, path);
 }
 
 }  // namespace lumamba::io

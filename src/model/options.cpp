@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 
 namespace lumamba::model {
@@ -220,11 +221,8 @@ LuMambaOptions options_from_text(const std::string& text, const std::string& sou
 }
 
 LuMambaOptions options_from_file(const std::string& path) {
-  std::ifstream in(path);
-  LUMAMBA_CHECK_INPUT(in.good(), "{}: cannot open config file", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return options_from_text(ss.str(), path);
+  const std::string text = read_text_file(path, "config file");
+  return options_from_text(text, path);
 }
 
 std::string options_to_json(const LuMambaOptions& o) {

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
 #include "lumamba/core/progress.h"
@@ -395,6 +396,40 @@ std::string part_name(const std::string& source) {
   return fmt::format("{}-{:016x}.h5", fs::path(source).stem().string(), h);
 }
 
+// Everything that determines a part's content. A part is reused only when the key stored beside
+// it (PART.key.json, written after the part) equals this one; otherwise it is redone and the
+// summary names the fields that changed. Bump kPartFormat when the way windows are made changes.
+constexpr int kPartFormat = 1;
+
+nlohmann::json file_stamp(const std::string& path) {
+  if (path.empty()) return nullptr;
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec) return nullptr;
+  const auto mtime = fs::last_write_time(path, ec);
+  return {{"size", size}, {"mtime_ns", ec ? 0 : static_cast<int64_t>(mtime.time_since_epoch().count())}};
+}
+
+nlohmann::json part_key(const RecordingJob& job, const std::string& preset_json) {
+  return {{"part_format", kPartFormat}, {"preset", preset_json},   {"source", job.path},
+          {"source_file", file_stamp(job.path)}, {"subject", job.subject}, {"split", job.split},
+          {"label", job.label},           {"annotation", job.annotation_path},
+          {"annotation_file", file_stamp(job.annotation_path)}};
+}
+
+// Why a stored key does not match ("" = it matches).
+std::string stale_reason(const std::string& key_path, const nlohmann::json& key) {
+  if (!fs::exists(key_path)) return "no key stored beside the part (interrupted or made by an older lumamba)";
+  std::ifstream in(key_path);
+  const auto stored = nlohmann::json::parse(in, nullptr, false);
+  if (stored.is_discarded() || !stored.is_object()) return "unreadable key";
+  std::vector<std::string> changed;
+  for (const auto& [field, value] : key.items()) {
+    if (!stored.contains(field) || stored[field] != value) changed.push_back(field);
+  }
+  return changed.empty() ? "" : fmt::format("changed: {}", fmt::join(changed, ", "));
+}
+
 std::string label_key(const io::RecordingWindows& r, size_t w) {
   return r.n_label_columns == 0 ? std::to_string(r.labels[w]) : "per-channel";
 }
@@ -426,13 +461,18 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
       if (i >= jobs.size()) return;
       const auto& job = jobs[i];
       const auto part = (parts_dir / part_name(job.path)).string();
-      std::string failure;
+      const auto key_path = part + ".key.json";
+      const auto key = part_key(job, preset_json);
+      std::string failure, stale;
       int64_t n_windows = 0;
       double seconds = 0;
       std::map<std::string, int64_t> per_label;
       bool reused = false;
       if (fs::exists(part)) {
-        // Finished in an earlier run: reuse if it was made with the same preset.
+        stale = stale_reason(key_path, key);
+      }
+      if (fs::exists(part) && stale.empty()) {
+        // Finished in an earlier run from the same source with the same settings: reuse it.
         try {
           auto reader = io::WindowH5Reader::open(part);
           if (reader.preprocess_json() == preset_json && reader.groups().size() == 1) {
@@ -455,7 +495,11 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
           n_windows = windows.n_windows;
           seconds = windows.sfreq_hz > 0 ? static_cast<double>(windows.n_windows * windows.n_samples) / windows.sfreq_hz : 0;
           for (int64_t w = 0; w < windows.n_windows; ++w) ++per_label[label_key(windows, static_cast<size_t>(w))];
-          if (windows.n_windows > 0) io::write_recording_h5(part, windows, storage, preset_json, static_cast<int>(preset.compression));
+          fs::remove(key_path);  // the old key must not vouch for a new part
+          if (windows.n_windows > 0) {
+            io::write_recording_h5(part, windows, storage, preset_json, static_cast<int>(preset.compression));
+            write_text_file_atomic(key_path, key.dump() + "\n");
+          }
         } catch (const InputError& e) {
           failure = e.what();
         } catch (const std::exception& e) {
@@ -463,6 +507,10 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
         }
       }
       std::lock_guard<std::mutex> lock(mutex);
+      if (!stale.empty() && !reused) {
+        log::warn("{}: its finished part is stale ({}); redone", job.path, stale);
+        summary.redone_stale.emplace_back(job.path, stale);
+      }
       if (!failure.empty()) {
         summary.failures.emplace_back(job.path, failure);
       } else {
@@ -498,9 +546,12 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
 std::string summary_to_json(const BuildSummary& s) {
   nlohmann::json failures = nlohmann::json::array();
   for (const auto& [file, reason] : s.failures) failures.push_back({{"file", file}, {"reason", reason}});
+  nlohmann::json redone = nlohmann::json::array();
+  for (const auto& [file, reason] : s.redone_stale) redone.push_back({{"file", file}, {"reason", reason}});
   const nlohmann::json j = {{"recordings", s.n_recordings},
                             {"processed", s.n_processed},
                             {"reused_from_parts", s.n_reused},
+                            {"redone_stale_parts", redone},
                             {"without_windows", s.n_without_windows},
                             {"failed", s.failures.size()},
                             {"windows", s.n_windows},

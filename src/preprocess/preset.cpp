@@ -6,10 +6,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 
+#include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 
 namespace lumamba::tables {
@@ -92,6 +94,13 @@ std::vector<std::string> preset_names() {
 PreprocessPreset builtin_preset(const std::string& name) {
   check_option("preset", name, preset_names());
   return preset_from_text(builtin_texts().at(name), "configs/preprocess/" + name + ".yaml");
+}
+
+PreprocessPreset preset_from_name_or_file(const std::string& name_or_path) {
+  if (std::filesystem::is_regular_file(name_or_path)) {
+    return preset_from_text(read_text_file(name_or_path, "preset file"), name_or_path);
+  }
+  return builtin_preset(name_or_path);
 }
 
 PreprocessPreset preset_from_text(const std::string& text, const std::string& source) {

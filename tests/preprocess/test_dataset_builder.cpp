@@ -219,5 +219,45 @@ TEST(DatasetBuilder, LowPassAboveNyquistIsCappedOrFails) {
   }
 }
 
+TEST(DatasetBuilder, StalePartsAreRedoneAndTheSummarySaysWhy) {
+  // A finished part is reused only for the same recording and settings: a changed split in the
+  // manifest, or a replaced EDF at the same path, redoes it (issue "Nothing lost, nothing stale").
+  const auto dir = fresh_scratch_dir("build_stale");
+  fs::copy_file(kData + "/edf/S001R01.edf", dir / "rec.edf");
+  PreprocessPreset preset;
+  preset.channels = {"C3", "C4"};
+  preset.labels = "manifest";
+  BuildOptions options;
+  options.output_path = (dir / "out.h5").string();
+  options.show_progress = false;
+  const auto build = [&](const std::string& split, int label) {
+    std::ofstream(dir / "m.csv") << "file,label,subject,split\nrec.edf," << label << ",S001," << split << "\n";
+    return build_window_dataset(discover_recordings((dir / "m.csv").string(), preset), preset, options);
+  };
+  const auto first = build("train", 0);
+  EXPECT_EQ(first.n_processed, 1);
+  EXPECT_EQ(build("train", 0).n_reused, 1);  // unchanged: reused
+
+  const auto moved = build("test", 0);
+  EXPECT_EQ(moved.n_reused, 0);
+  ASSERT_EQ(moved.redone_stale.size(), 1u);
+  EXPECT_EQ(moved.redone_stale[0].second, "changed: split");
+  EXPECT_EQ(io::WindowH5Reader::open(options.output_path).groups()[0].split, "test");
+
+  const auto relabelled = build("test", 1);
+  ASSERT_EQ(relabelled.redone_stale.size(), 1u);
+  EXPECT_EQ(relabelled.redone_stale[0].second, "changed: label");
+  EXPECT_EQ(relabelled.windows_per_label.at("1"), 12);
+
+  // Another recording copied over the same path: size and time stamp differ.
+  fs::copy_file(kData + "/edf/S001R03.edf", dir / "rec.edf", fs::copy_options::overwrite_existing);
+  const auto replaced = build("test", 1);
+  ASSERT_EQ(replaced.redone_stale.size(), 1u);
+  EXPECT_EQ(replaced.redone_stale[0].second, "changed: source_file");
+  EXPECT_GT(replaced.n_windows, 12);  // S001R03 is 2 min long, S001R01 1 min
+  EXPECT_NE(summary_to_json(replaced).find("redone_stale_parts"), std::string::npos);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace lumamba::preprocess

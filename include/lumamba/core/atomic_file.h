@@ -1,5 +1,6 @@
-// lumamba/core/atomic_file.h — outputs appear whole or not at all (STYLE: never write partial
-// outputs silently): write PATH.tmp-<pid>, flush, then rename over PATH.
+// lumamba/core/atomic_file.h — whole text files: outputs appear whole or not at all (STYLE: never
+// write partial outputs silently): write PATH.tmp-<pid>, flush, then rename over PATH; and reading a
+// file whole.
 #pragma once
 
 #include <string>
@@ -14,5 +15,8 @@ void write_text_file_atomic(const std::string& path, const std::string& text);
 /// torch archive): write to it, then commit_atomic(path).
 std::string atomic_temp_path(const std::string& path);
 void commit_atomic(const std::string& path);
+
+/// The whole content of a file; InputError "<path>: cannot open <what>" when it cannot be read.
+std::string read_text_file(const std::string& path, const std::string& what = "file");
 
 }  // namespace lumamba

@@ -1,8 +1,9 @@
 // lumamba/preprocess/dataset_builder.h — EDF/BDF recordings → HDF5 window dataset, the job behind
 // `lumamba preprocess`: find the recordings (a folder tree or a manifest CSV), assign labels and
 // splits, run the preset's steps per recording, write each recording atomically to OUT.h5.parts/
-// (so a re-run skips finished ones), assemble OUT.h5 last, and summarise (windows per label, every
-// failed file with its reason). A bad file never stops the run.
+// (so a re-run skips finished ones whose recording, label, split, subject and preset are unchanged,
+// and redoes stale ones), assemble OUT.h5 last, and summarise (windows per label, every failed file
+// with its reason, every stale part redone). A bad file never stops the run.
 #pragma once
 
 #include <cstdint>
@@ -64,6 +65,9 @@ struct BuildSummary {
   double wall_s = 0;
   std::map<std::string, int64_t> windows_per_label;           ///< "0" → n (class labels) or "multi"
   std::vector<std::pair<std::string, std::string>> failures;  ///< (file, reason)
+  /// Parts of an earlier run that no longer matched their recording (source file, label, split,
+  /// subject, preset or part format changed) and were redone: (file, what changed).
+  std::vector<std::pair<std::string, std::string>> redone_stale;
 };
 
 /// Runs the whole job. OUT.h5 is written (atomically) whenever at least one recording has windows.

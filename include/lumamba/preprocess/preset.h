@@ -55,6 +55,8 @@ struct PreprocessPreset {
 std::vector<std::string> preset_names();
 /// A shipped preset by name (InputError listing the names otherwise).
 PreprocessPreset builtin_preset(const std::string& name);
+/// A YAML file when `name_or_path` is an existing file, else the shipped preset of that name.
+PreprocessPreset preset_from_name_or_file(const std::string& name_or_path);
 /// Parses YAML/JSON text of a preset; `source` names it in errors. Unknown keys are errors.
 PreprocessPreset preset_from_text(const std::string& text, const std::string& source);
 /// Applies dotted key=value overrides ("notch_hz=50", "event_labels.T1=1", "channels=[C3,C4]").
