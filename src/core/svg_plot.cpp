@@ -315,11 +315,12 @@ std::string svg_interval_plot(const std::vector<std::string>& categories, const 
                        "fill=\"#555\">{}</text>\n", width / 2, escape_xml(options.note));
   }
   svg += "<g class=\"axes\" stroke-width=\"1\">\n";
-  for (int i = 0; i <= 10; ++i) {
-    const double v = y_min + (y_max - y_min) * i / 10.0;
+  // Gridlines at round values: every 0.1 for metric-like ranges, else a tenth of the range.
+  const double grid = y_max - y_min <= 2.0 ? 0.1 : (y_max - y_min) / 10.0;
+  for (double v = std::ceil(y_min / grid - 1e-9) * grid; v <= y_max + 1e-9; v += grid) {
     svg += fmt::format("<line x1=\"{1:.2f}\" y1=\"{0:.2f}\" x2=\"{2:.2f}\" y2=\"{0:.2f}\" stroke=\"#ddd\"/>\n"
                        "<text class=\"ytick\" x=\"{3:.2f}\" y=\"{4:.2f}\" text-anchor=\"end\">{5:.2f}</text>\n",
-                       sy(v), left, right, left - 6, sy(v) + 4, v);
+                       sy(v), left, right, left - 6, sy(v) + 4, std::abs(v) < 1e-9 ? 0.0 : v);
   }
   const double slot = (right - left) / static_cast<double>(categories.size());
   for (size_t c = 0; c < categories.size(); ++c) {

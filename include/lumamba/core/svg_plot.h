@@ -64,7 +64,8 @@ struct IntervalSeries {
 };
 
 /// Categories along x (e.g. metrics), one marker with error bar per series in each, side by side,
-/// on a linear y axis [y_min, y_max] with gridlines every 0.1 of the range; a legend on the right.
+/// on a linear y axis [y_min, y_max] with gridlines every 0.1 (ranges up to 2) or every tenth of the
+/// range; a legend on the right.
 /// Throws InputError when a series' lengths differ from the categories'.
 std::string svg_interval_plot(const std::vector<std::string>& categories, const std::vector<IntervalSeries>& series,
                               const PlotOptions& options, double y_min, double y_max);
