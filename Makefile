@@ -1,7 +1,7 @@
 # lumamba — the commands a new user needs (see README.md).
 #   make demo   install missing Debian packages, build (Release), run the demo
 #   make test   same set-up, then the whole test suite
-#   make deps | build | fuzz | clean
+#   make deps | build | sanitize | fuzz | clean
 BUILD_DIR ?= build
 JOBS ?= 2
 FUZZ_RUNS ?= 1000000
@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 DEMO_DIR ?= $(BUILD_DIR)/demo
 GOLDEN := tests/data/golden
 
-.PHONY: all deps build test demo fuzz clean
+.PHONY: all deps build test demo sanitize fuzz clean
 
 all: build
 
@@ -25,6 +25,16 @@ test: build
 
 demo: build
 	./scripts/demo.sh $(BUILD_DIR) $(DEMO_DIR)
+
+# Debug build with AddressSanitizer + UndefinedBehaviorSanitizer, then the fast tests
+# (docs/reliability.md). LibTorch itself is not instrumented; leaks are not checked (its static
+# caches would be reported).
+sanitize: deps
+	cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DLUMAMBA_SANITIZE_ADDRESS=ON -DLUMAMBA_SANITIZE_UNDEFINED=ON \
+	  -DLUMAMBA_TCMALLOC=OFF $(CMAKE_FLAGS)
+	cmake --build build-sanitize -j$(JOBS)
+	cd build-sanitize && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest -L fast --output-on-failure -j$(JOBS)
 
 fuzz:
 	LUMAMBA_DEPS_FUZZ=1 ./scripts/install-deps.sh

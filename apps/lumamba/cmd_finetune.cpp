@@ -24,6 +24,7 @@ struct FinetuneArgs {
   std::vector<std::string> overrides;
   std::vector<int64_t> seeds;
   bool resume = false;
+  bool force = false;
 };
 
 int run_finetune_cmd(const FinetuneArgs& args) {
@@ -37,7 +38,7 @@ int run_finetune_cmd(const FinetuneArgs& args) {
   const std::vector<int64_t> seeds = args.seeds.empty() ? std::vector<int64_t>{} : args.seeds;
   if (seeds.empty()) {
     const auto config = train::finetune_config(flat);
-    const auto result = train::run_finetune(config, flat, out, args.resume);
+    const auto result = train::run_finetune(config, flat, out, args.resume, args.force);
     nlohmann::json j{{"best_epoch", result.best_epoch}, {"best_val_loss", result.best_val_loss},
                      {"epochs_run", result.epochs_run}, {"steps", result.steps},
                      {"best_checkpoint", result.best_checkpoint}};
@@ -54,7 +55,7 @@ int run_finetune_cmd(const FinetuneArgs& args) {
     const auto config = train::finetune_config(flat_seed);
     const std::string dir = (std::filesystem::path(out) / fmt::format("seed_{}", seed)).string();
     log::info("== seed {} -> {}", seed, dir);
-    const auto result = train::run_finetune(config, flat_seed, dir, args.resume);
+    const auto result = train::run_finetune(config, flat_seed, dir, args.resume, args.force);
     LUMAMBA_CHECK_INPUT(result.has_test, "--seeds needs test windows (split 'test' or test_data=...)");
     LUMAMBA_CHECK_INPUT(!result.test.multilabel, "--seeds summarises multiclass metrics only");
     const auto& m = result.test.windows;
@@ -89,7 +90,8 @@ void add_finetune(CLI::App& app, RunFn& run) {
                   "and any preset key (train.epochs=3, model.classifier_option=mamba, ...)");
   sub->add_option("--seeds", args->seeds, "run once per seed (comma-separated) and report mean ± std")
       ->delimiter(',');
-  sub->add_flag("--resume", args->resume, "continue from OUT/checkpoints/last.safetensors");
+  sub->add_flag("--resume", args->resume, "continue the run in OUT (checkpoints/training_state.pt)");
+  sub->add_flag("--force", args->force, "start over a run in OUT, or resume it under a changed config");
   add_common_flags(*sub, args->common);
   sub->callback([args, &run] { run = [args] { return run_finetune_cmd(*args); }; });
 }

@@ -18,6 +18,7 @@ struct PretrainArgs {
   std::string config_path;
   std::vector<std::string> overrides;
   bool resume = false;
+  bool force = false;
 };
 
 int run_pretrain_cmd(const PretrainArgs& args) {
@@ -32,7 +33,7 @@ int run_pretrain_cmd(const PretrainArgs& args) {
   const std::string out = flat.get_string("out", "");
   LUMAMBA_CHECK_INPUT(!out.empty(), "pretrain: give the output folder as out=DIR");
   const auto config = train::pretrain_config(flat);
-  const auto result = train::run_pretrain(config, flat, out, args.resume);
+  const auto result = train::run_pretrain(config, flat, out, args.resume, args.force);
   nlohmann::json j{{"steps", result.steps}, {"epochs_completed", result.epochs_completed},
                    {"last_checkpoint", result.last_checkpoint}};
   if (result.has_best) {
@@ -52,7 +53,8 @@ void add_pretrain(CLI::App& app, RunFn& run) {
   sub->add_option("overrides", args->overrides,
                   "key=value: data=FILE.h5[,..] out=DIR [val_data=..] and any preset key (train.epochs=3, "
                   "objective.mask_ratio=0.6, model.num_blocks=1, ...)");
-  sub->add_flag("--resume", args->resume, "continue from OUT/checkpoints/last.safetensors");
+  sub->add_flag("--resume", args->resume, "continue the run in OUT (checkpoints/training_state.pt)");
+  sub->add_flag("--force", args->force, "start over a run in OUT, or resume it under a changed config");
   add_common_flags(*sub, args->common);
   sub->callback([args, &run] { run = [args] { return run_pretrain_cmd(*args); }; });
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <numeric>
@@ -153,6 +154,11 @@ Batch WindowDataset::read_batch(const std::vector<int64_t>& windows, bool keep_m
       x = readers_[recording_reader_[rec_index]]->read_signal(recording_group_[rec_index],
                                                               window_row_[static_cast<size_t>(w)], 1);
     }
+    // One NaN would make the z-score, the loss and every later weight NaN without an error.
+    const auto n_bad = std::count_if(x.begin(), x.end(), [](float v) { return !std::isfinite(v); });
+    LUMAMBA_CHECK_INPUT(n_bad == 0, "{}: recording {}, window row {}: {} non-finite sample(s) (NaN/Inf); "
+                        "windows must be finite (rebuild the file with `lumamba preprocess`)", rec.file, rec.name,
+                        window_row_[static_cast<size_t>(w)], n_bad);
     std::copy(x.begin(), x.end(), sig + i * c * t);
     for (int64_t k = 0; k < 3 * c; ++k) loc[i * 3 * c + k] = static_cast<float>(rec.locations_m[static_cast<size_t>(k)]);
     for (int64_t k = 0; k < c; ++k) nam[i * c + k] = std::max<int64_t>(0, rec.vocabulary[static_cast<size_t>(k)]);

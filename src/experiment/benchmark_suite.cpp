@@ -21,6 +21,7 @@
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
+#include "lumamba/core/output_lock.h"
 #include "lumamba/core/progress.h"
 #include "lumamba/core/svg_plot.h"
 #include "lumamba/data/window_dataset.h"
@@ -28,6 +29,7 @@
 #include "lumamba/preprocess/dataset_builder.h"
 #include "lumamba/train/config.h"
 #include "lumamba/train/finetune.h"
+#include "lumamba/train/optim.h"
 
 namespace lumamba::experiment {
 namespace fs = std::filesystem;
@@ -459,7 +461,7 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
     }
   }
   const fs::path out(options.output_dir);
-  fs::create_directories(out);
+  const OutputLock lock(out.string());  // one benchmark per output folder
 
   const int64_t runs_per_task = static_cast<int64_t>(variants.size() * suite.seeds.size());
   if (options.dry_run) {
@@ -591,8 +593,7 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
               fs::create_directories(run_dir);
               write_text_file_atomic((run_dir / "settings.txt").string(), run_settings);
             }
-            const bool resume = same && fs::exists(run_dir / "checkpoints" / "last.safetensors") &&
-                                fs::exists(run_dir / "checkpoints" / "last.safetensors.state.pt");
+            const bool resume = same && fs::exists(train::training_state_path((run_dir / "checkpoints").string()));
             log::info("== {}: fine-tune {} seed {}{} -> {}", task->name, variant, seed, resume ? " (resuming)" : "",
                       run_dir.string());
             const auto t0 = std::chrono::steady_clock::now();

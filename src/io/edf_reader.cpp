@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "edf_header_check_impl.h"
+#include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
 #include "lumamba/io/channels.h"
@@ -117,14 +118,39 @@ class RepairedCopy {
     LUMAMBA_CHECK_INPUT(fd >= 0, "{}: cannot create a temporary copy in {} to repair the header: {}", source,
                         dir.string(), std::strerror(errno));
     path_ = name;
-    ::close(fd);
-    std::filesystem::copy_file(source, path_, std::filesystem::copy_options::overwrite_existing, ec);
-    std::fstream out(path_, std::ios::binary | std::ios::in | std::ios::out);
-    for (const EdfHeaderPatch& p : patches) {
-      out.seekp(p.offset);
-      out.write(p.bytes.data(), static_cast<std::streamsize>(p.bytes.size()));
+    // Copied by hand, chunk by chunk with the patches applied, so that a failed write keeps its errno
+    // (std::filesystem::copy_file reports a full disk as a generic I/O error).
+    std::ifstream in(source, std::ios::binary);
+    std::vector<char> chunk(std::size_t{1} << 20);
+    int64_t offset = 0;
+    int err = 0;
+    while (err == 0 && in) {
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      const auto n = static_cast<int64_t>(in.gcount());
+      if (n <= 0) break;
+      for (const EdfHeaderPatch& p : patches) {
+        for (int64_t i = 0; i < static_cast<int64_t>(p.bytes.size()); ++i) {
+          const int64_t at = p.offset + i - offset;
+          if (at >= 0 && at < n) chunk[static_cast<std::size_t>(at)] = p.bytes[static_cast<std::size_t>(i)];
+        }
+      }
+      for (int64_t done = 0; done < n && err == 0;) {
+        const ssize_t w = ::write(fd, chunk.data() + done, static_cast<std::size_t>(n - done));
+        if (w < 0 && errno != EINTR) err = errno;
+        if (w > 0) done += w;
+      }
+      offset += n;
     }
-    LUMAMBA_CHECK_INPUT(!ec && out.good(), "{}: cannot write a repaired temporary copy to {}", source, path_);
+    if (err == 0 && !in.eof()) err = EIO;  // the source could not be read to its end
+    ::close(fd);
+    if (err == 0) return;
+    std::filesystem::remove(path_, ec);  // the destructor does not run for a throwing constructor
+    if (is_disk_full_error(err)) {
+      throw DiskFullError(fmt::format("disk full: {} (a repaired temporary copy of {}: {})", path_, source,
+                                      std::strerror(err)));
+    }
+    throw InputError(fmt::format("{}: cannot write a repaired temporary copy to {}: {}", source, path_,
+                                 std::strerror(err)));
   }
   ~RepairedCopy() {
     std::error_code ec;

@@ -22,6 +22,7 @@
 #include <optional>
 #include <utility>
 
+#include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 
 namespace lumamba::io {
@@ -274,21 +275,6 @@ WritePlan plan_write(const std::vector<TensorToWrite>& tensors,
   return plan;
 }
 
-// write(2) until done; partial writes and EINTR are normal for large buffers.
-bool write_all(int fd, const void* data, std::size_t n) {
-  const auto* p = static_cast<const std::uint8_t*>(data);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, std::min<std::size_t>(n, std::size_t{1} << 30));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
-
 }  // namespace
 
 std::size_t dtype_size(DType dtype) { return dtype_info(dtype).size; }
@@ -430,29 +416,12 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
                        const std::map<std::string, std::string>& metadata) {
   // Validate and build the header before touching the file system.
   WritePlan plan = plan_write(tensors, metadata, path);
-  const std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());
-
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  LUMAMBA_CHECK_INPUT(fd >= 0, "{}: cannot create temporary file '{}': {}", path, tmp,
-                      std::strerror(errno));
-  // Any failure below leaves no temporary file behind and the old PATH (if any) untouched.
-  auto fail = [&](const char* step) {
-    const int err = errno;
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    throw InputError(fmt::format("{}: cannot write safetensors file: {} failed: {}", path, step,
-                                 std::strerror(err)));
-  };
-  if (!write_all(fd, plan.prefix.data(), plan.prefix.size())) fail("write");
+  AtomicFileWriter out(path);  // a failure leaves no temporary and the old PATH untouched
+  out.write(plan.prefix.data(), plan.prefix.size());
   for (const TensorToWrite* t : plan.order) {
-    if (t->n_bytes > 0 && !write_all(fd, t->data, t->n_bytes)) fail("write");
+    if (t->n_bytes > 0) out.write(t->data, t->n_bytes);
   }
-  // fsync before rename: otherwise a crash can leave PATH pointing at a file with no data.
-  if (::fsync(fd) != 0) fail("fsync");
-  const int rc = ::close(fd);
-  fd = -1;
-  if (rc != 0) fail("close");
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename");
+  out.commit();
 }
 
 }  // namespace lumamba::io

@@ -2,14 +2,18 @@
 // (STYLE §3): a raw hid_t never leaves the Handle that owns it.
 #include "lumamba/io/window_h5.h"
 
+#include <fmt/format.h>
 #include <hdf5.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
 
+#include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/io/channels.h"
 
@@ -19,7 +23,13 @@ namespace {
 // HDF5 prints its own error stacks to stderr by default; we report through exceptions instead.
 void silence_hdf5() {
   static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+  std::call_once(once, [] {
+    // No library shutdown at exit: after a failed write (full disk) HDF5 cannot close that file,
+    // and its exit handler then crashes on it (seen with HDF5 1.10.8). The OS closes files anyway.
+    // H5dont_atexit must come before any other HDF5 call to take effect.
+    H5dont_atexit();
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  });
 }
 
 class Handle {
@@ -40,6 +50,12 @@ class Handle {
     return *this;
   }
   ~Handle() { reset(); }
+  /// Closes now and returns the status (the destructor cannot report a failed final write).
+  herr_t close() {
+    const herr_t status = id_ >= 0 && closer_ != nullptr ? closer_(id_) : 0;
+    id_ = H5I_INVALID_HID;
+    return status;
+  }
   void reset() {
     if (id_ >= 0 && closer_ != nullptr) closer_(id_);
     id_ = H5I_INVALID_HID;
@@ -52,13 +68,20 @@ class Handle {
   Closer closer_ = nullptr;
 };
 
+// HDF5's file driver leaves write(2)'s errno behind: a full disk is told apart from a bad file.
+[[noreturn]] void hdf5_failure(const std::string& path, const std::string& what) {
+  const int err = errno;
+  if (is_disk_full_error(err)) throw DiskFullError(fmt::format("disk full: {} (cannot {}: {})", path, what, std::strerror(err)));
+  throw InputError(fmt::format("{}: HDF5 error: cannot {}", path, what));
+}
+
 Handle checked(hid_t id, Handle::Closer closer, const std::string& path, const std::string& what) {
-  LUMAMBA_CHECK_INPUT(id >= 0, "{}: HDF5 error: cannot {}", path, what);
+  if (id < 0) hdf5_failure(path, what);
   return Handle(id, closer);
 }
 
 void check_status(herr_t status, const std::string& path, const std::string& what) {
-  LUMAMBA_CHECK_INPUT(status >= 0, "{}: HDF5 error: cannot {}", path, what);
+  if (status < 0) hdf5_failure(path, what);
 }
 
 // IEEE half precision as h5py stores numpy float16.
@@ -173,17 +196,6 @@ void write_dataset(hid_t group, const std::string& name, hid_t file_type, hid_t 
   if (nonempty) check_status(H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), path, "write " + name);
 }
 
-std::string temp_name(const std::string& path) { return path + ".tmp-" + std::to_string(getpid()); }
-
-void commit_temp(const std::string& tmp, const std::string& path) {
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw InputError(fmt::format("{}: cannot move the finished file into place: {}", path, ec.message()));
-  }
-}
-
 void write_root_attrs(hid_t file, const std::string& preprocess_json, const std::string& path) {
   write_string_attr(file, "preprocess", preprocess_json, path);
   write_string_attr(file, "format_version", kWindowH5FormatVersion, path);
@@ -223,7 +235,7 @@ void write_recording_h5(const std::string& path, const RecordingWindows& r, Stor
   validate(r, path);
   LUMAMBA_CHECK_INPUT(gzip_level >= 0 && gzip_level <= 9, "invalid value for 'compression': got {}; must be 0-9",
                       gzip_level);
-  const auto tmp = temp_name(path);
+  const auto tmp = atomic_temp_path(path);
   try {
     {
       auto file = checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, tmp, "create file");
@@ -252,8 +264,10 @@ void write_recording_h5(const std::string& path, const RecordingWindows& r, Stor
       write_string_attr(group.get(), "split", r.split, path);
       write_double_attr(group.get(), "sfreq_hz", {r.sfreq_hz}, {}, path);
       check_status(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), path, "flush");
+      check_status(group.close(), path, "close group");
+      check_status(file.close(), path, "close");
     }
-    commit_temp(tmp, path);
+    commit_atomic(path);
   } catch (...) {
     std::remove(tmp.c_str());
     throw;
@@ -263,7 +277,12 @@ void write_recording_h5(const std::string& path, const RecordingWindows& r, Stor
 void assemble_window_h5(const std::vector<std::string>& part_paths, const std::string& out_path,
                         const std::string& preprocess_json) {
   silence_hdf5();
-  const auto tmp = temp_name(out_path);
+  // The assembled file holds the parts' chunks as they are: about their total size. HDF5's group
+  // copy crashes when the disk fills during it, so make sure of the space first.
+  std::uint64_t part_bytes = 0;
+  for (const auto& part : part_paths) part_bytes += std::filesystem::file_size(part);
+  require_space_for(out_path, part_bytes + part_bytes / 20 + (1u << 20));
+  const auto tmp = atomic_temp_path(out_path);
   try {
     {
       auto file = checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, tmp, "create file");
@@ -272,8 +291,9 @@ void assemble_window_h5(const std::vector<std::string>& part_paths, const std::s
         copy_group(part_paths[k], file.get(), "data_group_" + std::to_string(k));
       }
       check_status(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), out_path, "flush");
+      check_status(file.close(), out_path, "close");
     }
-    commit_temp(tmp, out_path);
+    commit_atomic(out_path);
   } catch (...) {
     std::remove(tmp.c_str());
     throw;
@@ -376,6 +396,8 @@ WindowH5Reader WindowH5Reader::open(const std::string& path) {
     if (has_attr(group.get(), "sfreq_hz")) g.sfreq_hz = read_doubles_attr(group.get(), "sfreq_hz", where).at(0);
     state->groups.push_back(std::move(g));
   }
+  LUMAMBA_CHECK_INPUT(!state->groups.empty(), "{}: not a lumamba window dataset (no groups of windows; make one "
+                      "with `lumamba preprocess`)", path);
   return WindowH5Reader(std::move(state));
 }
 

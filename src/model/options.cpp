@@ -206,6 +206,17 @@ void validate(const LuMambaOptions& o) {
   LUMAMBA_CHECK_INPUT(o.embed_dim() >= 6,
                       "invalid value for 'embed_dim': got {}; NeRF encoding needs >= 6",
                       o.embed_dim());
+  // A size that cannot be allocated ends in an out-of-memory error deep inside LibTorch. Bound the
+  // dominant term, the Mamba projections (in_proj 2·d_inner·d_model + out_proj d_inner·d_model per
+  // direction and block), by 2e9 parameters: LuMamba-Tiny has 4.6M, so this only stops typos.
+  const double d_model = static_cast<double>(o.num_queries()) * static_cast<double>(o.embed_dim());
+  const double d_inner = static_cast<double>(o.exp()) * d_model;
+  const double mamba_params = static_cast<double>(o.num_blocks()) * 2 * 3 * d_inner * d_model;
+  LUMAMBA_CHECK_INPUT(mamba_params <= 2e9,
+                      "model size: the Mamba blocks alone would have about {:.3g} parameters (num_blocks {} x 2 "
+                      "directions x 3 x exp {} x (num_queries {} x embed_dim {})^2), over the 2e9 this tool "
+                      "accepts; check the model config", mamba_params, o.num_blocks(), o.exp(), o.num_queries(),
+                      o.embed_dim());
 }
 
 LuMambaOptions options_from_text(const std::string& text, const std::string& source) {

@@ -134,6 +134,10 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<const io
   torch::NoGradGuard no_grad;
   for (auto& [name, tensor] : wanted) {
     auto src = to_torch(*available.at(name));
+    // NaN/Inf weights (a diverged run) would give NaN probabilities and embeddings downstream.
+    const auto n_bad = src.numel() - torch::isfinite(src).sum().item<int64_t>();
+    LUMAMBA_CHECK_INPUT(n_bad == 0, "{}: tensor {} holds {} non-finite value(s) (NaN/Inf): the weights are unusable",
+                        source_of[name], name, n_bad);
     tensor.copy_(src.to(tensor.dtype()));
     report.loaded.push_back(name);
   }

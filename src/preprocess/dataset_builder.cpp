@@ -21,6 +21,7 @@
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
+#include "lumamba/core/output_lock.h"
 #include "lumamba/core/progress.h"
 #include "lumamba/io/channels.h"
 #include "lumamba/io/edf_reader.h"
@@ -236,6 +237,22 @@ std::vector<int64_t> recording_labels(const RecordingJob& job, const PreprocessP
 
 }  // namespace
 
+std::string channel_quality_problem(const std::vector<double>& uv, double min_uv, double max_uv, double step_uv) {
+  if (uv.empty()) return "";
+  const auto [lo, hi] = std::minmax_element(uv.begin(), uv.end());
+  if (*lo == *hi) return fmt::format("flat (every sample {:.4g} µV)", *lo);
+  const double tolerance = std::max(step_uv / 2, 1e-9);
+  int64_t at_limits = 0;
+  for (const double v : uv) at_limits += (v <= min_uv + tolerance || v >= max_uv - tolerance) ? 1 : 0;
+  const double fraction = static_cast<double>(at_limits) / static_cast<double>(uv.size());
+  // 1 %: an amplifier in saturation for a second in a minute; the rails are hardly ever reached otherwise.
+  if (fraction > 0.01) {
+    return fmt::format("clipped ({:.1f} % of samples at the physical limits {:.6g} / {:.6g} µV)", 100 * fraction,
+                       min_uv, max_uv);
+  }
+  return "";
+}
+
 namespace {
 
 // pick → montage → band-pass → notch → resample: the continuous signal both modes start from.
@@ -264,6 +281,11 @@ FilteredRecording read_and_filter(const RecordingJob& job, const PreprocessPrese
     LUMAMBA_CHECK_INPUT(info.unit_is_voltage, "{}: channel '{}' has physical dimension '{}', not a voltage", job.path,
                         info.label, info.physical_dimension);
     picked.push_back(reader.read_signal_uv(static_cast<int64_t>(indices[i])));
+    const double digital_range = std::max(1, info.digital_max - info.digital_min);
+    const double step_uv = std::abs(info.physical_max - info.physical_min) * info.uv_per_unit / digital_range;
+    const auto problem = channel_quality_problem(picked.back(), std::min(info.physical_min, info.physical_max) * info.uv_per_unit,
+                                                 std::max(info.physical_min, info.physical_max) * info.uv_per_unit, step_uv);
+    if (!problem.empty()) log::warn("{}: channel '{}' is {}", job.path, info.label, problem);
   }
   // montage
   auto signals = apply_montage(montage, electrodes, picked, job.path, n_threads);
@@ -441,7 +463,12 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
   LUMAMBA_CHECK_INPUT(!options.output_path.empty(), "preprocess: --output is required");
   LUMAMBA_CHECK_INPUT(options.n_jobs >= 1, "invalid value for 'jobs': got {}; must be >= 1", options.n_jobs);
   const fs::path parts_dir = options.output_path + ".parts";
-  fs::create_directories(parts_dir);
+  // The parts folder is the run's workspace: one preprocess per output; the lock also clears what
+  // a killed run left (stale parts' temporaries here, the assembled file's next to OUT.h5).
+  const OutputLock lock(parts_dir.string());
+  const fs::path output_folder = fs::path(options.output_path).parent_path();
+  remove_atomic_temporaries(output_folder.empty() ? "." : output_folder.string(),
+                            fs::path(options.output_path).filename().string());
   const std::string preset_json = preset_to_json(preset);
   const auto storage = preset.storage_dtype == "float16" ? io::StorageDType::kFloat16 : io::StorageDType::kFloat32;
 
@@ -450,6 +477,7 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
   std::vector<std::string> part_paths(jobs.size());
   std::vector<char> has_part(jobs.size(), 0);
   std::mutex mutex;
+  std::string fatal;  // a DiskFullError of any worker
   Progress progress("files", static_cast<int64_t>(jobs.size()));
   std::atomic<size_t> next{0};
   // With several jobs each recording runs single-threaded; with one job the channels run in parallel.
@@ -500,6 +528,12 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
             io::write_recording_h5(part, windows, storage, preset_json, static_cast<int>(preset.compression));
             write_text_file_atomic(key_path, key.dump() + "\n");
           }
+        } catch (const DiskFullError& e) {
+          // Not this recording's fault: stop every worker and fail the run (the parts done so far stay).
+          std::lock_guard<std::mutex> lock(mutex);
+          if (fatal.empty()) fatal = e.what();
+          next = jobs.size();
+          return;
         } catch (const InputError& e) {
           failure = e.what();
         } catch (const std::exception& e) {
@@ -532,6 +566,7 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
   std::vector<std::thread> threads;
   for (int t = 0; t < options.n_jobs; ++t) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
+  if (!fatal.empty()) throw DiskFullError(fatal);
   if (options.show_progress) progress.finish(fmt::format("windows {}, failed {}", summary.n_windows, summary.failures.size()));
 
   std::vector<std::string> ordered;

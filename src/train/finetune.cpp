@@ -1,6 +1,7 @@
 #include "lumamba/train/finetune.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -16,6 +17,7 @@
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
+#include "lumamba/core/output_lock.h"
 #include "lumamba/core/progress.h"
 #include "lumamba/io/safetensors.h"
 #include "lumamba/model/weights.h"
@@ -242,7 +244,9 @@ void recalibrate_head_norm(model::LuMamba& net, const Split& split, int64_t batc
 }  // namespace
 
 FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, const std::string& out_dir,
-                            bool resume) {
+                            bool resume, bool force) {
+  const OutputLock lock(out_dir);
+  check_existing_run(out_dir, flat, resume, force);
   fs::create_directories(fs::path(out_dir) / "checkpoints");
   const std::string ckpt_dir = (fs::path(out_dir) / "checkpoints").string();
   const std::string last_path = ckpt_dir + "/last.safetensors", best_path = ckpt_dir + "/best.safetensors";
@@ -310,16 +314,21 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
   schedule.total_steps = std::max<int64_t>(1, total_steps);
   schedule.warmup_steps = std::min(c.warmup_epochs * steps_per_epoch, schedule.total_steps);
 
+  const std::string preprocess = splits->train_ds.preprocess_json().empty() ? "{}" : splits->train_ds.preprocess_json();
   TrainingProgress progress;
+  // A checkpoint: the training state first (it commits the checkpoint), then the user-facing
+  // weights, each stamped with the step so that `--resume` can rebuild one a kill left behind.
+  const auto write_weights = [&](const std::string& path, const TrainingProgress& at) {
+    model::save_checkpoint(path, *net, options, preprocess,
+                           {{eval::kMetaTask, c.task.to_json()}, {kMetaTrainingStep, std::to_string(at.step)}});
+  };
   if (resume) {
-    progress = resume_from_checkpoint(*net, *optimizer, last_path);
+    progress = resume_training(*net, *optimizer, ckpt_dir, write_weights);
     truncate_metrics(metrics_path, "epoch", progress.epoch);
     log::info("resumed after epoch {} (step {})", progress.epoch, progress.step);
   } else {
     write_text_file_atomic(metrics_path, "");
   }
-  const std::map<std::string, std::string> meta{{eval::kMetaTask, c.task.to_json()}};
-  const std::string preprocess = splits->train_ds.preprocess_json().empty() ? "{}" : splits->train_ds.preprocess_json();
 
   FinetuneResult result;
   // One progress line over the whole run: its ETA counts every remaining step (an upper bound when
@@ -350,6 +359,13 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
       const auto mask = torch::zeros(batch.signal.sizes(), torch::kBool);
       const auto output = net->forward(batch.signal, batch.locations, mask);
       const auto loss = loss_of(output.logits, batch.labels, c.task, class_weights);
+      if (!std::isfinite(loss.item<double>())) {
+        std::set<std::string> sources;
+        for (const int64_t w : batch.windows) sources.insert(splits->train_ds.recording_of(w).name);
+        throw InputError(fmt::format("step {} (epoch {}): the training loss is not finite ({}); lower optimizer.lr "
+                                     "or set train.grad_clip; the batch came from {}", progress.step + 1, epoch + 1,
+                                     loss.item<double>(), fmt::join(sources, ", ")));
+      }
       loss.backward();
       for (const auto& [part, norm] : gradient_norms_by_part(*net)) grad_norm_sum[part] += norm;
       spread_sum += encoder_spread(output.encoder_out);
@@ -394,6 +410,7 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
     if (improved) {
       progress.best_metric = val_loss;
       progress.has_best = true;
+      progress.best_step = progress.step;
       progress.epochs_without_improvement = 0;
       result.best_epoch = epoch + 1;
     } else {
@@ -402,12 +419,9 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
     progress.epoch = epoch + 1;
     line["best"] = improved;
     append_metrics_line(metrics_path, line.dump());
-    model::save_checkpoint(last_path, *net, options, preprocess, meta);
-    save_training_state(last_path + ".state.pt", *optimizer, progress);
-    if (improved) {
-      model::save_checkpoint(best_path, *net, options, preprocess, meta);
-      save_training_state(best_path + ".state.pt", *optimizer, progress);
-    }
+    save_training_state(training_state_path(ckpt_dir), *net, *optimizer, progress);
+    write_weights(last_path, progress);
+    if (improved) write_weights(best_path, progress);
     ++result.epochs_run;
     log::info("epoch {}/{} (step {}/{}): train loss {:.4f}, val loss {:.4f}{}, lr {:.2e}, {:.1f} s", progress.epoch,
               c.epochs, progress.step, total_steps, train_loss, val_loss, improved ? " (best)" : "", lr, epoch_s);

@@ -1,6 +1,7 @@
 #include "lumamba/train/optim.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/serialize.h>
@@ -11,11 +12,13 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <sstream>
 
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
+#include "lumamba/core/log.h"
 #include "lumamba/io/safetensors.h"
 #include "lumamba/model/weights.h"
 #include "lumamba/train/config.h"
@@ -136,9 +139,38 @@ std::map<std::string, double> gradient_norms_by_part(const torch::nn::Module& mo
   return squares;
 }
 
-void save_training_state(const std::string& path, const torch::optim::Optimizer& optimizer,
-                         const TrainingProgress& progress) {
+namespace {
+
+// The module's parameters and buffers in a fixed order. torch archives refuse dotted keys, so the
+// tensors are stored by index and their names beside them (checked on load).
+std::vector<std::pair<std::string, torch::Tensor>> state_tensors(const torch::nn::Module& module) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) out.emplace_back(item.key(), item.value());
+  for (const auto& item : module.named_buffers(/*recurse=*/true)) out.emplace_back(item.key(), item.value());
+  return out;
+}
+
+std::string joined_names(const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
+  std::string names;
+  for (const auto& [name, t] : tensors) names += name + "\n";
+  return names;
+}
+
+}  // namespace
+
+std::string training_state_path(const std::string& checkpoint_dir) {
+  return (std::filesystem::path(checkpoint_dir) / "training_state.pt").string();
+}
+
+void save_training_state(const std::string& path, const torch::nn::Module& module,
+                         const torch::optim::Optimizer& optimizer, const TrainingProgress& progress) {
   torch::serialize::OutputArchive archive;
+  const auto tensors = state_tensors(module);
+  const std::string names = joined_names(tensors);
+  archive.write("weight_names", torch::tensor(std::vector<uint8_t>(names.begin(), names.end()), torch::kUInt8));
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    archive.write(fmt::format("weight_{}", i), tensors[i].second.detach().clone(), /*is_buffer=*/true);
+  }
   torch::serialize::OutputArchive optimizer_archive;
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
@@ -151,19 +183,50 @@ void save_training_state(const std::string& path, const torch::optim::Optimizer&
   archive.write("step", torch::tensor(progress.step));
   archive.write("best_metric", torch::tensor(progress.best_metric, torch::kFloat64));
   archive.write("has_best", torch::tensor(static_cast<int64_t>(progress.has_best)));
+  archive.write("best_step", torch::tensor(progress.best_step));
   archive.write("epochs_without_improvement", torch::tensor(progress.epochs_without_improvement));
-  archive.save_to(atomic_temp_path(path));
-  commit_atomic(path);
+  const std::string& partial = progress.partial_epoch_json;
+  archive.write("partial_epoch_json", torch::tensor(std::vector<uint8_t>(partial.begin(), partial.end()), torch::kUInt8));
+  // Serialised in memory and written by AtomicFileWriter: LibTorch's own file writer aborts the
+  // process (an exception in a destructor) when the disk fills up.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomic(path, bytes.str());
 }
 
-TrainingProgress load_training_state(const std::string& path, torch::optim::Optimizer& optimizer) {
+TrainingProgress load_training_state(const std::string& path, torch::nn::Module& module,
+                                     torch::optim::Optimizer& optimizer) {
   LUMAMBA_CHECK_INPUT(std::filesystem::exists(path), "{}: training state not found (cannot resume)", path);
   torch::serialize::InputArchive archive;
-  archive.load_from(path);
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw InputError(fmt::format("{}: not a readable training state ({})", path, e.what_without_backtrace()));
+  }
+  torch::Tensor names_tensor;
+  LUMAMBA_CHECK_INPUT(archive.try_read("weight_names", names_tensor),
+                      "{}: no weights in this training state (written by an older lumamba; start the run again)",
+                      path);
+  const auto tensors = state_tensors(module);
+  const auto* p = names_tensor.data_ptr<uint8_t>();
+  const std::string names(p, p + names_tensor.numel());
+  LUMAMBA_CHECK_INPUT(names == joined_names(tensors),
+                      "{}: its tensors are not those of this model (was the model config changed?)", path);
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      torch::Tensor t;
+      archive.read(fmt::format("weight_{}", i), t, /*is_buffer=*/true);
+      const auto& [name, target] = tensors[i];
+      LUMAMBA_CHECK_INPUT(t.sizes() == target.sizes(), "{}: {} has shape {}, the model {}", path, name,
+                          fmt::format("{}", fmt::join(t.sizes(), "x")), fmt::format("{}", fmt::join(target.sizes(), "x")));
+      target.copy_(t);
+    }
+  }
   torch::serialize::InputArchive optimizer_archive;
   archive.read("optimizer", optimizer_archive);
   optimizer.load(optimizer_archive);
-  torch::Tensor rng_state, epoch, step, best, has_best, patience;
+  torch::Tensor rng_state, epoch, step, best, has_best, best_step, patience;
   archive.read("rng_state", rng_state);
   {
     auto gen = at::detail::getDefaultCPUGenerator();
@@ -174,14 +237,46 @@ TrainingProgress load_training_state(const std::string& path, torch::optim::Opti
   archive.read("step", step);
   archive.read("best_metric", best);
   archive.read("has_best", has_best);
+  archive.read("best_step", best_step);
   archive.read("epochs_without_improvement", patience);
   TrainingProgress progress;
   progress.epoch = epoch.item<int64_t>();
   progress.step = step.item<int64_t>();
   progress.best_metric = best.item<double>();
   progress.has_best = has_best.item<int64_t>() != 0;
+  progress.best_step = best_step.item<int64_t>();
   progress.epochs_without_improvement = patience.item<int64_t>();
+  torch::Tensor partial;
+  archive.read("partial_epoch_json", partial);
+  const auto* q = partial.data_ptr<uint8_t>();
+  progress.partial_epoch_json.assign(q, q + partial.numel());
   return progress;
+}
+
+void check_existing_run(const std::string& out_dir, const FlatConfig& flat, bool resume, bool force,
+                        const std::set<std::string>& free_on_resume) {
+  namespace fs = std::filesystem;
+  const std::string state = training_state_path((fs::path(out_dir) / "checkpoints").string());
+  if (force || !fs::exists(state)) return;
+  LUMAMBA_CHECK_INPUT(resume, "{}: holds a run (checkpoints/training_state.pt); --resume continues it, --force "
+                      "starts it over, or choose another out=", out_dir);
+  const std::string config_path = (fs::path(out_dir) / "config.yaml").string();
+  if (!fs::exists(config_path)) return;
+  const auto before = FlatConfig::from_yaml(read_text_file(config_path, "run config"), config_path).values();
+  const auto& now = flat.values();
+  std::vector<std::string> changes;
+  std::set<std::string> keys;
+  for (const auto& kv : before) keys.insert(kv.first);
+  for (const auto& kv : now) keys.insert(kv.first);
+  for (const auto& key : keys) {
+    if (free_on_resume.count(key)) continue;
+    const auto a = before.find(key), b = now.find(key);
+    const std::string was = a == before.end() ? "(unset)" : a->second, is = b == now.end() ? "(unset)" : b->second;
+    if (was != is) changes.push_back(fmt::format("{}: {} -> {}", key, was, is));
+  }
+  LUMAMBA_CHECK_INPUT(changes.empty(), "{}: --resume under another config than the run's ({}):\n  {}\n"
+                      "resume with the run's settings, or --force to continue anyway", out_dir, config_path,
+                      fmt::join(changes, "\n  "));
 }
 
 void append_metrics_line(const std::string& path, const std::string& line) {
@@ -204,13 +299,50 @@ void truncate_metrics(const std::string& path, const std::string& field, int64_t
   write_text_file_atomic(path, kept);
 }
 
-TrainingProgress resume_from_checkpoint(torch::nn::Module& module, torch::optim::Optimizer& optimizer,
-                                        const std::string& last_checkpoint) {
-  LUMAMBA_CHECK_INPUT(std::filesystem::exists(last_checkpoint), "{}: nothing to resume (no last checkpoint)",
-                      last_checkpoint);
-  const auto file = io::SafetensorsFile::open(last_checkpoint);
-  model::load_state_dict(module, {&file});
-  return load_training_state(last_checkpoint + ".state.pt", optimizer);
+namespace {
+
+// The step a checkpoint's weights are from (metadata written by the training loops); -1 when the
+// file is missing, unreadable or has no step.
+int64_t checkpoint_step(const std::string& path) {
+  if (!std::filesystem::exists(path)) return -1;
+  try {
+    const auto file = io::SafetensorsFile::open(path);
+    const auto it = file.metadata().find(kMetaTrainingStep);
+    return it == file.metadata().end() ? -1 : std::stoll(it->second);
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+}  // namespace
+
+TrainingProgress resume_training(
+    torch::nn::Module& module, torch::optim::Optimizer& optimizer, const std::string& checkpoint_dir,
+    const std::function<void(const std::string& path, const TrainingProgress& progress)>& write_checkpoint) {
+  const std::string state = training_state_path(checkpoint_dir);
+  LUMAMBA_CHECK_INPUT(std::filesystem::exists(state), "{}: nothing to resume (no training state)", state);
+  const TrainingProgress progress = load_training_state(state, module, optimizer);
+  // The state is written first; a kill before last/best.safetensors were renamed into place
+  // leaves them from an earlier step (or absent). Rebuild them from the state's weights.
+  const std::string last = (std::filesystem::path(checkpoint_dir) / "last.safetensors").string();
+  const std::string best = (std::filesystem::path(checkpoint_dir) / "best.safetensors").string();
+  if (const int64_t at = checkpoint_step(last); at != progress.step) {
+    log::warn("{}: {} the training state (step {}); rewritten from the training state", last,
+              at < 0 ? "missing or unreadable, unlike" : fmt::format("from step {}, behind", at), progress.step);
+    write_checkpoint(last, progress);
+  }
+  if (progress.has_best) {
+    const int64_t at = checkpoint_step(best);
+    if (at != progress.best_step) {
+      LUMAMBA_CHECK_INPUT(progress.best_step == progress.step,
+                          "{}: the best checkpoint (step {}) is {}; it cannot be rebuilt (start the run again)",
+                          best, progress.best_step, at < 0 ? "missing" : fmt::format("from step {}", at));
+      log::warn("{}: {} the best step {}; rewritten from the training state", best,
+                at < 0 ? "missing or unreadable, unlike" : fmt::format("from step {}, not", at), progress.best_step);
+      write_checkpoint(best, progress);
+    }
+  }
+  return progress;
 }
 
 }  // namespace lumamba::train

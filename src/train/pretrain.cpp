@@ -16,6 +16,7 @@
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
+#include "lumamba/core/output_lock.h"
 #include "lumamba/core/progress.h"
 #include "lumamba/io/safetensors.h"
 #include "lumamba/model/lumamba.h"
@@ -198,6 +199,27 @@ struct LossSums {
     ++steps;
   }
   double mean(double sum) const { return sum / static_cast<double>(std::max<int64_t>(1, windows)); }
+
+  // Saved with a checkpoint taken inside an epoch (TrainingProgress::partial_epoch_json).
+  nlohmann::json to_json() const {
+    return {{"total", total}, {"rec", rec}, {"rec_masked", rec_masked}, {"rec_unmasked", rec_unmasked}, {"qs", qs},
+            {"lejepa", lejepa}, {"pred", pred}, {"sigreg", sigreg}, {"grad_norm", grad_norm}, {"seconds", seconds},
+            {"windows", windows}, {"steps", steps}};
+  }
+  static LossSums from_json(const std::string& text) {
+    LossSums s;
+    if (text.empty()) return s;
+    const auto j = nlohmann::json::parse(text);
+    for (auto [key, field] : {std::pair{"total", &s.total}, {"rec", &s.rec}, {"rec_masked", &s.rec_masked},
+                              {"rec_unmasked", &s.rec_unmasked}, {"qs", &s.qs}, {"lejepa", &s.lejepa},
+                              {"pred", &s.pred}, {"sigreg", &s.sigreg}, {"grad_norm", &s.grad_norm},
+                              {"seconds", &s.seconds}}) {
+      *field = j.at(key).get<double>();
+    }
+    s.windows = j.at("windows").get<int64_t>();
+    s.steps = j.at("steps").get<int64_t>();
+    return s;
+  }
   double mean_total() const { return mean(total); }
 
   // The loss parts of the mode, prefixed ("val_rec", ...), into a metrics line.
@@ -273,9 +295,11 @@ nlohmann::json val_fields(const LossSums& v, const PretrainObjectiveOptions& o) 
 }  // namespace
 
 PretrainResult run_pretrain(const PretrainConfig& c, const FlatConfig& flat, const std::string& out_dir,
-                            bool resume) {
+                            bool resume, bool force) {
   LUMAMBA_CHECK_INPUT(!c.train_files.empty(), "pretraining needs data=FILE.h5[,FILE2.h5] (HDF5 windows from "
                       "`lumamba preprocess`)");
+  const OutputLock lock(out_dir);
+  check_existing_run(out_dir, flat, resume, force, {"train.max_steps"});
   fs::create_directories(fs::path(out_dir) / "checkpoints");
   const std::string ckpt_dir = (fs::path(out_dir) / "checkpoints").string();
   const std::string last_path = ckpt_dir + "/last.safetensors", best_path = ckpt_dir + "/best.safetensors";
@@ -336,31 +360,34 @@ PretrainResult run_pretrain(const PretrainConfig& c, const FlatConfig& flat, con
             stop_step < schedule.total_steps ? fmt::format(", stopping after step {}", stop_step) : "",
             model::count_parameters(*net));
 
+  const std::string preprocess = train_ds.preprocess_json().empty() ? "{}" : train_ds.preprocess_json();
   TrainingProgress progress;
+  // Weights stamped with their step (`--resume` rebuilds a file a kill left behind from the
+  // training state, which each checkpoint writes first).
+  const auto write_weights = [&](const std::string& path, const TrainingProgress& at, double val_loss) {
+    nlohmann::json meta{{"mode", c.objective.mode()}, {"step", at.step},
+                        {"epoch", static_cast<double>(at.step) / static_cast<double>(steps_per_epoch)},
+                        {"val_loss", val_loss}};
+    model::save_checkpoint(path, *net, c.model, preprocess,
+                           {{kMetaPretrain, meta.dump()}, {kMetaTrainingStep, std::to_string(at.step)}});
+  };
   if (resume) {
-    progress = resume_from_checkpoint(*net, *optimizer, last_path);
+    progress = resume_training(*net, *optimizer, ckpt_dir,
+                               [&](const std::string& path, const TrainingProgress& at) { write_weights(path, at, at.best_metric); });
     truncate_metrics(metrics_path, "step", progress.step);
     log::info("resumed at step {} (epoch {}, {} steps into it)", progress.step, progress.step / steps_per_epoch + 1,
               progress.step % steps_per_epoch);
   } else {
     write_text_file_atomic(metrics_path, "");
   }
-  const std::string preprocess = train_ds.preprocess_json().empty() ? "{}" : train_ds.preprocess_json();
-
-  const auto save = [&](const std::string& path, double val_loss) {
-    nlohmann::json meta{{"mode", c.objective.mode()}, {"step", progress.step},
-                        {"epoch", static_cast<double>(progress.step) / static_cast<double>(steps_per_epoch)},
-                        {"val_loss", val_loss}};
-    model::save_checkpoint(path, *net, c.model, preprocess, {{kMetaPretrain, meta.dump()}});
-    save_training_state(path + ".state.pt", *optimizer, progress);
-  };
 
   PretrainResult result;
   result.best_checkpoint = best_path;
   result.last_checkpoint = last_path;
   net->train();
   Progress bar("pretraining steps", stop_step - progress.step);
-  LossSums interval, epoch_sums;
+  LossSums interval;
+  LossSums epoch_sums = LossSums::from_json(progress.partial_epoch_json);  // a resumed epoch's steps so far
   double lr = 0;
   while (progress.step < stop_step) {
     const int64_t epoch = progress.step / steps_per_epoch;
@@ -429,6 +456,7 @@ PretrainResult run_pretrain(const PretrainConfig& c, const FlatConfig& flat, con
         if (improved) {
           progress.best_metric = val_loss;
           progress.has_best = true;
+          progress.best_step = progress.step;
         }
       }
       if (epoch_end) progress.epoch = progress.step / steps_per_epoch;
@@ -457,10 +485,15 @@ PretrainResult run_pretrain(const PretrainConfig& c, const FlatConfig& flat, con
         line["best"] = improved;
         append_metrics_line(metrics_path, line.dump());
       }
-      if (improved) save(best_path, val_loss);
+      // Every improvement is validated, so it is always a checkpoint: state, then best, then last.
       const bool checkpoint = epoch_end || validated || progress.step == stop_step ||
                               (c.checkpoint_every > 0 && progress.step % c.checkpoint_every == 0);
-      if (checkpoint) save(last_path, validated ? val_loss : progress.best_metric);
+      if (checkpoint) {
+        progress.partial_epoch_json = epoch_sums.steps > 0 ? epoch_sums.to_json().dump() : "";
+        save_training_state(training_state_path(ckpt_dir), *net, *optimizer, progress);
+        if (improved) write_weights(best_path, progress, val_loss);
+        write_weights(last_path, progress, validated ? val_loss : progress.best_metric);
+      }
       t0 = std::chrono::steady_clock::now();
     }
   }

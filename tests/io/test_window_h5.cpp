@@ -137,6 +137,18 @@ TEST(WindowH5, BadFilesAreClearErrors) {
   EXPECT_THROW(write_recording_h5(scratch_path("h5_bad.h5"), r, StorageDType::kFloat32, "{}"), InputError);
   EXPECT_FALSE(std::filesystem::exists(scratch_path("h5_bad.h5")));
   std::filesystem::remove(p);
+
+  // An HDF5 file without window groups (here: assembled from no parts) is not a dataset; it was
+  // reported later as "no training windows (every group has split val/test)".
+  const auto empty = scratch_path("h5_empty.h5");
+  assemble_window_h5({}, empty, "{}");
+  try {
+    WindowH5Reader::open(empty);
+    ADD_FAILURE() << "an empty HDF5 file was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(empty + ": not a lumamba window dataset"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(empty);
 }
 
 }  // namespace

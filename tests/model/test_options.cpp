@@ -63,6 +63,16 @@ TEST(Options, InvalidValuesNameTheField) {
   EXPECT_THROW(model::options_from_text("num_heads: 3\n", "x"), InputError);  // 64 % 3 != 0
   EXPECT_THROW(model::options_from_text("embed_dim: sixty\n", "x"), InputError);
   EXPECT_THROW(model::options_from_text("{ not json", "x"), InputError);
+  // An impossible size is a message, not a LibTorch out-of-memory abort: 24 blocks x 6 x exp 2 x
+  // (4 x 2048)^2 = 1.9e10 parameters.
+  try {
+    model::options_from_text("embed_dim: 2048\nnum_blocks: 24\nnum_queries: 4\nnum_heads: 8\n", "x");
+    ADD_FAILURE() << "no size check";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("model size"), std::string::npos) << e.what();
+  }
+  // LuMamba-Tiny and a 20x larger config pass.
+  EXPECT_NO_THROW(model::options_from_text("embed_dim: 256\nnum_blocks: 8\nnum_queries: 6\n", "x"));
 }
 
 TEST(Options, OverridesAndJsonRoundTrip) {

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 
 #include "lumamba/core/error.h"
 #include "lumamba/model/lumamba.h"
@@ -64,6 +65,25 @@ TEST(Weights, UnexpectedEncoderTensorIsAnError) {
   LuMamba net(LuMambaOptions().num_classes(2));
   EXPECT_TRUE(throws_input_error_containing([&] { model::load_state_dict(*net, {&file}); },
                                             {"unexpected", "mamba_blocks.7.mamba_fwd.D"}));
+  std::remove(path.c_str());
+}
+
+TEST(Weights, NonFiniteTensorIsRefusedNamingFileAndTensor) {
+  auto golden = load_tensors(open_golden("weights.safetensors"));
+  std::vector<std::pair<std::string, torch::Tensor>> tensors(golden.begin(), golden.end());
+  for (auto& [name, t] : tensors) {
+    if (name == "mamba_blocks.0.mamba_fwd.D") {
+      t = t.clone();
+      t[1] = std::numeric_limits<float>::quiet_NaN();
+      t[2] = std::numeric_limits<float>::infinity();
+    }
+  }
+  const auto path = scratch_path("weights_nan.safetensors");
+  model::save_tensors(path, tensors);
+  auto file = io::SafetensorsFile::open(path);
+  LuMamba net(LuMambaOptions().num_classes(0));
+  EXPECT_TRUE(throws_input_error_containing([&] { model::load_state_dict(*net, {&file}); },
+                                            {"weights_nan.safetensors", "mamba_blocks.0.mamba_fwd.D", "2 non-finite"}));
   std::remove(path.c_str());
 }
 

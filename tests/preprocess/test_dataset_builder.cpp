@@ -261,3 +261,23 @@ TEST(DatasetBuilder, StalePartsAreRedoneAndTheSummarySaysWhy) {
 
 }  // namespace
 }  // namespace lumamba::preprocess
+
+namespace lumamba::preprocess {
+namespace {
+
+// Flat and clipped channels are kept but named in a warning (analytic cases).
+TEST(ChannelQuality, FlatAndClippedChannelsAreNamedOthersNot) {
+  EXPECT_EQ(channel_quality_problem(std::vector<double>(500, 3.0), -3200, 3200, 0.1), "flat (every sample 3 µV)");
+  std::vector<double> eeg(1000);
+  for (size_t i = 0; i < eeg.size(); ++i) eeg[i] = 50 * std::sin(0.05 * static_cast<double>(i));
+  EXPECT_EQ(channel_quality_problem(eeg, -3200, 3200, 0.1), "");
+  // 2 % of the samples at the rails (within half a digital step): clipped.
+  for (size_t i = 0; i < 20; ++i) eeg[i * 50] = (i % 2 == 0) ? 3199.97 : -3200.0;
+  EXPECT_NE(channel_quality_problem(eeg, -3200, 3200, 0.1).find("clipped (2.0 %"), std::string::npos);
+  // 0.5 %: a few saturated samples are not worth a warning.
+  for (size_t i = 10; i < 20; ++i) eeg[i * 50] = 0;
+  EXPECT_EQ(channel_quality_problem(eeg, -3200, 3200, 0.1), "");
+}
+
+}  // namespace
+}  // namespace lumamba::preprocess

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -20,6 +22,7 @@
 #include "lumamba/preprocess/dataset_builder.h"
 #include "lumamba/preprocess/preset.h"
 #include "lumamba/train/finetune.h"
+#include "lumamba/train/optim.h"
 #include "support/scratch.h"
 
 namespace {
@@ -32,7 +35,7 @@ constexpr int64_t kSamples = 160;  // 4 patches of 40
 // One recording: label 1 windows carry a 12 Hz sine burst on every channel, label 0 windows noise.
 // per_channel: channel c of window w carries the sine when (w + c) % 2 == 1, y = (N, C) 0/1 labels.
 void add_recording(const fs::path& path, const std::vector<std::string>& channels, const std::string& split, int64_t n,
-                   uint32_t seed, bool per_channel = false) {
+                   uint32_t seed, bool per_channel = false, int64_t nan_window = -1) {
   io::RecordingWindows r;
   r.channel_names = channels;
   for (const auto& p : io::channel_positions(channels)) r.channel_locations_m.push_back({p.x_m, p.y_m, p.z_m});
@@ -56,6 +59,7 @@ void add_recording(const fs::path& path, const std::vector<std::string>& channel
         r.signal_uv.push_back(sine + noise(rng));
       }
     }
+    if (w == nan_window) r.signal_uv[r.signal_uv.size() - 7] = std::numeric_limits<float>::quiet_NaN();
     if (!per_channel) r.labels.push_back(label);
     r.window_start_s.push_back(static_cast<double>(w * kSamples) / 256.0);
   }
@@ -139,9 +143,158 @@ TEST(Finetune, ResumeEqualsStraightRunAndWritesOutputs) {
   }
   EXPECT_EQ(lines, 3);
   for (const char* f : {"config.yaml", "test_metrics.json", "test_predictions.csv", "checkpoints/best.safetensors",
-                        "checkpoints/best.safetensors.state.pt", "checkpoints/last.safetensors.state.pt"}) {
+                        "checkpoints/training_state.pt"}) {
     EXPECT_TRUE(fs::exists(dir / "straight" / f)) << f;
   }
+}
+
+// A checkpoint is three renames: training state, last, best. A kill -9 between two of them leaves
+// last/best from the epoch before (or none); the resumed run must rebuild them and end exactly where
+// an uninterrupted run ends. The old layout (weights and state as two separate commits) continued
+// with mismatched weights and optimiser state, or could never finish for want of best.safetensors.
+TEST(Finetune, KillBetweenCheckpointWritesResumesToTheStraightRun) {
+  at::set_num_threads(1);
+  const auto dir = fresh_scratch_dir("finetune_kill_between_writes");
+  const auto data = make_dataset(dir);
+  const auto straight_flat = tiny_config(data, 3);
+  train::run_finetune(train::finetune_config(straight_flat), straight_flat, (dir / "straight").string(), false);
+  const auto straight = weights_of((dir / "straight/checkpoints/last.safetensors").string());
+
+  // Checkpoints after epoch 1 (saved aside) and after epoch 2.
+  const auto run = dir / "run";
+  const auto run_epochs = [&](bool resume) {
+    auto flat = tiny_config(data, 3);
+    auto config = train::finetune_config(flat);
+    config.stop_after_epochs = 1;
+    train::run_finetune(config, flat, run.string(), resume);
+  };
+  run_epochs(false);
+  fs::copy(run / "checkpoints", dir / "epoch1");
+  run_epochs(true);
+  // The toy task improves in epoch 2 (seeded), so best.safetensors is rewritten by the epoch-2 checkpoint.
+  std::vector<nlohmann::json> lines;
+  {
+    std::ifstream in(run / "metrics.jsonl");
+    for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  }
+  ASSERT_EQ(lines.size(), 2u);
+  ASSERT_TRUE(lines[1]["best"].get<bool>());
+  const int64_t step2 = lines[1]["step"].get<int64_t>();
+  fs::copy(run, dir / "epoch2", fs::copy_options::recursive);
+
+  struct Crash {
+    const char* name;
+    bool old_last, old_best;
+  };
+  // Killed after the state's rename (last and best from epoch 1); after last's (best from epoch 1).
+  for (const Crash crash : {Crash{"before_last", true, true}, Crash{"before_best", false, true}}) {
+    SCOPED_TRACE(crash.name);
+    const auto case_dir = dir / crash.name;
+    fs::copy(dir / "epoch2", case_dir, fs::copy_options::recursive);
+    for (const auto& [old, file] : {std::pair{crash.old_last, "last.safetensors"}, {crash.old_best, "best.safetensors"}}) {
+      if (old) fs::copy_file(dir / "epoch1" / file, case_dir / "checkpoints" / file, fs::copy_options::overwrite_existing);
+    }
+    // Resuming rebuilds the stale files from the training state before training on.
+    {
+      auto flat = tiny_config(data, 2);  // nothing left to train: only the repair runs
+      train::run_finetune(train::finetune_config(flat), flat, case_dir.string(), true, /*force=*/true);
+    }
+    for (const char* file : {"last.safetensors", "best.safetensors"}) {
+      const auto f = io::SafetensorsFile::open((case_dir / "checkpoints" / file).string());
+      EXPECT_EQ(f.metadata().at(train::kMetaTrainingStep), std::to_string(step2)) << file;
+      const auto a = weights_of((case_dir / "checkpoints" / file).string());
+      const auto b = weights_of((dir / "epoch2" / "checkpoints" / file).string());
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << file << " parameter " << i;
+    }
+    // And the run then ends exactly where the uninterrupted one ends (--force: the repair-only
+    // resume above recorded train.epochs=2 as the run's config).
+    auto flat = tiny_config(data, 3);
+    train::run_finetune(train::finetune_config(flat), flat, case_dir.string(), true, /*force=*/true);
+    const auto resumed = weights_of((case_dir / "checkpoints/last.safetensors").string());
+    ASSERT_EQ(resumed.size(), straight.size());
+    for (size_t i = 0; i < resumed.size(); ++i) EXPECT_TRUE(torch::equal(resumed[i], straight[i])) << "parameter " << i;
+  }
+
+  // A best checkpoint from an earlier step that is gone cannot be rebuilt: a clear refusal.
+  const auto lost = dir / "lost_best";
+  fs::copy(dir / "epoch2", lost, fs::copy_options::recursive);
+  {
+    auto flat = tiny_config(data, 3);
+    auto config = train::finetune_config(flat);
+    config.stop_after_epochs = 1;
+    train::run_finetune(config, flat, lost.string(), true);  // epoch 3
+  }
+  std::vector<nlohmann::json> lost_lines;
+  {
+    std::ifstream in(lost / "metrics.jsonl");
+    for (std::string line; std::getline(in, line);) lost_lines.push_back(nlohmann::json::parse(line));
+  }
+  fs::remove(lost / "checkpoints" / "best.safetensors");
+  auto flat = tiny_config(data, 3);
+  if (lost_lines.back()["best"].get<bool>()) {
+    // Best at the resumed step: rebuilt.
+    EXPECT_NO_THROW(train::run_finetune(train::finetune_config(flat), flat, lost.string(), true));
+    EXPECT_TRUE(fs::exists(lost / "checkpoints" / "best.safetensors"));
+  } else {
+    try {
+      train::run_finetune(train::finetune_config(flat), flat, lost.string(), true);
+      ADD_FAILURE() << "a lost best checkpoint was not noticed";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("best.safetensors"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// One NaN sample made fine-tuning "succeed" with NaN losses and NaN checkpoints.
+TEST(Finetune, NonFiniteWindowStopsTheRunNamingFileAndWindow) {
+  at::set_num_threads(1);
+  const auto dir = fresh_scratch_dir("finetune_nan_window");
+  const std::vector<std::string> c4{"FP1", "FP2", "O1", "O2"};
+  add_recording(dir / "a.h5", c4, "train", 24, 1);
+  add_recording(dir / "b.h5", c4, "train", 16, 2, false, /*nan_window=*/5);
+  const auto data = (dir / "all.h5").string();
+  io::assemble_window_h5({(dir / "a.h5").string(), (dir / "b.h5").string()}, data, R"({"name":"generic"})");
+  auto flat = tiny_config(data, 2);
+  try {
+    train::run_finetune(train::finetune_config(flat), flat, (dir / "run").string(), false);
+    ADD_FAILURE() << "a NaN window was trained on";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    for (const char* needle : {"all.h5", "b.edf", "window row 5", "1 non-finite"}) {
+      EXPECT_NE(msg.find(needle), std::string::npos) << needle << " not in: " << msg;
+    }
+  }
+  EXPECT_FALSE(fs::exists(dir / "run" / "checkpoints" / "last.safetensors"));
+}
+
+// A folder with a run was overwritten without --resume, and --resume under a changed batch size
+// silently changed the schedule.
+TEST(Finetune, ExistingRunIsNeitherOverwrittenNorResumedUnderAnotherConfig) {
+  at::set_num_threads(1);
+  const auto dir = fresh_scratch_dir("finetune_existing_run");
+  const auto data = make_dataset(dir);
+  const auto run = (dir / "run").string();
+  auto flat = tiny_config(data, 2);
+  auto config = train::finetune_config(flat);
+  config.stop_after_epochs = 1;
+  train::run_finetune(config, flat, run, false);
+  const auto expect_refusal = [&](const std::function<void()>& fn, const std::string& needle) {
+    try {
+      fn();
+      ADD_FAILURE() << "not refused: " << needle;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_refusal([&] { train::run_finetune(config, flat, run, false); }, "--resume continues it");
+  auto changed = tiny_config(data, 2);
+  changed.apply_override("train.batch_size=4");
+  expect_refusal([&] { train::run_finetune(train::finetune_config(changed), changed, run, true); },
+                 "train.batch_size: 8 -> 4");
+  // With the run's own config it resumes; --force starts over.
+  EXPECT_EQ(train::run_finetune(train::finetune_config(flat), flat, run, true).epochs_run, 1);
+  EXPECT_EQ(train::run_finetune(train::finetune_config(changed), changed, run, false, /*force=*/true).epochs_run, 2);
 }
 
 TEST(Finetune, MaxStepsEndsTheRunInsideAnEpochAndTheScheduleWithIt) {

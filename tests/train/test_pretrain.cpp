@@ -184,6 +184,9 @@ TEST_F(PretrainTest, ResumedRunEqualsUninterruptedRun) {
     EXPECT_EQ(e1[i]["step"], e2[i]["step"]) << i;
     EXPECT_EQ(e1[i]["val_loss"], e2[i]["val_loss"]) << i;
     EXPECT_EQ(e1[i]["best"], e2[i]["best"]) << i;
+    // Epoch 1 was stopped after 5 of its 7 steps: its summary still covers all 7.
+    EXPECT_EQ(e1[i]["train_steps"], e2[i]["train_steps"]) << i;
+    EXPECT_DOUBLE_EQ(e1[i]["train_loss"].get<double>(), e2[i]["train_loss"].get<double>()) << i;
   }
   const auto m1 = read_metrics(dir / "straight");
   // Epoch lines carry both channel groups' validation and the zero-prediction baseline.
@@ -196,7 +199,7 @@ TEST_F(PretrainTest, ResumedRunEqualsUninterruptedRun) {
   }
   EXPECT_EQ(n_epoch_lines, 2);
   EXPECT_TRUE(fs::exists(dir / "straight" / "config.yaml"));
-  EXPECT_TRUE(fs::exists(dir / "straight" / "checkpoints" / "last.safetensors.state.pt"));
+  EXPECT_TRUE(fs::exists(dir / "straight" / "checkpoints" / "training_state.pt"));
   fs::remove_all(dir);
 }
 

@@ -24,6 +24,13 @@ class InputError : public Error {
   using Error::Error;
 };
 
+/// The output's disk (quota, file-size limit) is full: fatal for a whole batch, never one bad file.
+/// The message starts "disk full: PATH".
+class DiskFullError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
 /// A broken invariant inside lumamba (a bug).
 class InternalError : public Error {
  public:

@@ -35,6 +35,12 @@ struct RecordingJob {
 std::vector<RecordingJob> discover_recordings(const std::string& input, const PreprocessPreset& preset,
                                               uint64_t seed = 42);
 
+/// A channel (raw µV, before filtering) that preprocessing keeps but a user should look at: "flat"
+/// when every sample is the same value, "clipped" when more than 1 % of the samples sit at the
+/// recording's physical limits (min_uv, max_uv; within half a digital step `step_uv`). Returns
+/// "" when neither. preprocess logs a warning naming the file and channel for each.
+std::string channel_quality_problem(const std::vector<double>& uv, double min_uv, double max_uv, double step_uv);
+
 /// Reads and preprocesses one recording (pick → montage → band-pass → notch → resample → window →
 /// labels). Throws InputError naming the file and the reason. n_threads parallelises over channels.
 io::RecordingWindows process_recording(const RecordingJob& job, const PreprocessPreset& preset, int n_threads = 1);

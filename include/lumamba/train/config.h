@@ -36,6 +36,8 @@ class FlatConfig {
   /// The keys under `prefix.` with the prefix removed (e.g. "model" → {"num_classes": "2"}).
   std::map<std::string, std::string> section(const std::string& prefix) const;
   const std::string& source() const { return source_; }
+  /// Every key and its value (dotted keys, sorted).
+  const std::map<std::string, std::string>& values() const { return values_; }
 
  private:
   const std::string* find(const std::string& key) const;

@@ -56,9 +56,10 @@ struct FinetuneResult {
   std::string best_checkpoint;
 };
 
-/// Trains; `resume` continues from OUT/checkpoints/last.* (identical to an uninterrupted run on the
-/// same machine with the same threads). `flat` is written as OUT/config.yaml.
+/// Trains; `resume` continues from OUT/checkpoints/training_state.pt (identical to an uninterrupted
+/// run on the same machine with the same threads). `flat` is written as OUT/config.yaml. An existing
+/// run is neither overwritten nor resumed under another config unless `force` (check_existing_run).
 FinetuneResult run_finetune(const FinetuneConfig& config, const FlatConfig& flat, const std::string& out_dir,
-                            bool resume);
+                            bool resume, bool force = false);
 
 }  // namespace lumamba::train

@@ -10,8 +10,10 @@
 #include <torch/optim/adamw.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -71,26 +73,50 @@ double clip_gradients(const std::vector<ParameterGroup>& groups, double max_norm
 /// part learns and which is starved or exploding (metrics.jsonl "grad_norm").
 std::map<std::string, double> gradient_norms_by_part(const torch::nn::Module& module);
 
-/// Where a run stands; saved next to each checkpoint so `--resume` continues exactly.
+/// Where a run stands; saved in the training state so `--resume` continues exactly.
 struct TrainingProgress {
   int64_t epoch = 0;            ///< epochs completed
   int64_t step = 0;             ///< optimiser steps taken
   double best_metric = 0;       ///< best validation loss so far
   bool has_best = false;
+  int64_t best_step = -1;       ///< step at which best_metric was reached (-1: none)
   int64_t epochs_without_improvement = 0;
+  /// The training loop's running sums of an epoch stopped part-way (JSON; "" = none), so that the
+  /// epoch's summary line after a resume covers all its steps.
+  std::string partial_epoch_json;
 };
 
-/// Writes the optimiser state, the global torch RNG state and `progress` to `path` (a torch
-/// archive), atomically. load_training_state restores them (the optimiser must have been built
-/// with the same parameter groups).
-void save_training_state(const std::string& path, const torch::optim::Optimizer& optimizer,
-                         const TrainingProgress& progress);
-TrainingProgress load_training_state(const std::string& path, torch::optim::Optimizer& optimizer);
+/// Metadata key of last/best.safetensors: the optimiser step their weights are from. `--resume`
+/// compares it with the training state to find a checkpoint that a kill left behind.
+inline constexpr const char* kMetaTrainingStep = "lumamba.training_step";
 
-/// `--resume`: loads the weights of `last_checkpoint` into `module` and its training state
-/// (`<last_checkpoint>.state.pt`) into `optimizer`; InputError when there is nothing to resume.
-TrainingProgress resume_from_checkpoint(torch::nn::Module& module, torch::optim::Optimizer& optimizer,
-                                        const std::string& last_checkpoint);
+/// OUT/checkpoints/training_state.pt: everything `--resume` needs in one file.
+std::string training_state_path(const std::string& checkpoint_dir);
+
+/// Writes the module's weights, the optimiser state, the global torch RNG state and `progress` to
+/// `path` (a torch archive), atomically. A checkpoint commits when this one file is renamed into
+/// place; the user-facing last/best.safetensors are written after it and, when a kill falls between
+/// the writes, rebuilt from it by resume_training. load_training_state restores all of it (the
+/// optimiser must have been built with the same parameter groups).
+void save_training_state(const std::string& path, const torch::nn::Module& module,
+                         const torch::optim::Optimizer& optimizer, const TrainingProgress& progress);
+TrainingProgress load_training_state(const std::string& path, torch::nn::Module& module,
+                                     torch::optim::Optimizer& optimizer);
+
+/// `--resume`: restores weights, optimiser and progress from the training state in
+/// `checkpoint_dir`, then makes `last.safetensors` (and `best.safetensors` when the best was reached
+/// at the resumed step) match it, writing them with `write_checkpoint(path, progress)` where a kill
+/// left an older or no file. InputError when there is nothing to resume or the best checkpoint is lost.
+TrainingProgress resume_training(
+    torch::nn::Module& module, torch::optim::Optimizer& optimizer, const std::string& checkpoint_dir,
+    const std::function<void(const std::string& path, const TrainingProgress& progress)>& write_checkpoint);
+
+/// Guards an existing run in `out_dir` (one with a training state): without `resume` it is not
+/// overwritten, and with `resume` it is not continued under a config (OUT/config.yaml) that differs
+/// in a key other than `free_on_resume`; InputError listing the differences in both cases, unless
+/// `force`. A run resumed under another batch size or schedule is no longer the run it was.
+void check_existing_run(const std::string& out_dir, const FlatConfig& flat, bool resume, bool force,
+                        const std::set<std::string>& free_on_resume = {});
 
 /// Appends one line (a JSON object) to a metrics file such as OUT/metrics.jsonl.
 void append_metrics_line(const std::string& path, const std::string& line);

@@ -69,9 +69,11 @@ struct PretrainResult {
   std::string best_checkpoint, last_checkpoint;
 };
 
-/// Trains; `resume` continues from OUT/checkpoints/last.*. `flat` is written as OUT/config.yaml.
+/// Trains; `resume` continues from OUT/checkpoints/training_state.pt. `flat` is written as
+/// OUT/config.yaml. An existing run is neither overwritten nor resumed under another config (but
+/// train.max_steps, which moves only the stop) unless `force` (check_existing_run).
 PretrainResult run_pretrain(const PretrainConfig& config, const FlatConfig& flat, const std::string& out_dir,
-                            bool resume);
+                            bool resume, bool force = false);
 
 /// The mask/crop generator of optimiser step `step` (a CPU mt19937 seeded from (seed, step)), so
 /// a resumed run draws the same masks and crops without saving generator state.
