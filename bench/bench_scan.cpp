@@ -99,7 +99,7 @@ BENCHMARK(BM_ScanLoopBackward)->Name("BM_ScanLoopBackward_long")->Apply(loop_lon
 
 int main(int argc, char** argv) {
   lumamba::reexec_with_fast_openblas_core(argv);  // before any BLAS call (lumamba/core/blas.h)
-  // --threads=N is ours (pinned before anything runs, STYLE §11); the rest goes to Google Benchmark.
+  // --threads=N is ours (pinned before anything runs, docs/style.md §11); the rest goes to Google Benchmark.
   int n_threads = 1;
   int out_argc = 0;
   for (int i = 0; i < argc; ++i) {

@@ -1,5 +1,5 @@
 # Turns a data table (TSV) into a generated .cpp holding its text, so the binary needs no share/
-# folder (STYLE §9). The parser lives in hand-written code; the table stays data.
+# folder (docs/style.md §9). The parser lives in hand-written code; the table stays data.
 #   lumamba_embed_table(<source tsv> <C symbol> <output list variable>)
 function(lumamba_embed_table tsv symbol out_var)
   get_filename_component(name ${tsv} NAME_WE)

@@ -1,4 +1,4 @@
-// Shared CLI flags and subcommand registration (STYLE §13). Each subcommand lives in
+// Shared CLI flags and subcommand registration (docs/style.md §13). Each subcommand lives in
 // cmd_<name>.cpp with an <Name>Args struct, add_<name>(CLI::App&) and run_<name>(const Args&).
 #pragma once
 

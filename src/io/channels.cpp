@@ -5,7 +5,7 @@
 // data/electrodes/standard_1005_mne_head.tsv, vocabulary = data/channels/channel_vocabulary.tsv,
 // montage = data/montages/tcp22.tsv. They are ours, so a malformed row is an InternalError; a name
 // the user gives that is not in them is an InputError. Behaviour mirrors BioFoundation
-// models/modules/channel_embeddings.py (get_channel_locations, CHANNEL_NAMES_TO_IDX), SPEC §8.
+// models/modules/channel_embeddings.py (get_channel_locations, CHANNEL_NAMES_TO_IDX), docs/reference-model.md §8.
 #include "lumamba/io/channels.h"
 
 #include <fmt/format.h>
@@ -377,8 +377,8 @@ std::vector<int64_t> vocabulary_indices(const std::vector<std::string>& channels
   }
   LUMAMBA_CHECK_INPUT(missing.empty(),
                       "channel(s) not in the {}-name channel vocabulary of the reconstruction "
-                      "decoder (SPEC §8): {}; names match case-insensitively and with old/new "
-                      "10-20 aliases, and bipolar pairs only in the TUEG order (e.g. FP1-F7)",
+                      "decoder (docs/reference-model.md §8): {}; names match case-insensitively and with "
+                      "old/new 10-20 aliases, and bipolar pairs only in the TUEG order (e.g. FP1-F7)",
                       vocabulary().names.size(), fmt::join(missing, ", "));
   return indices;
 }

@@ -5,7 +5,7 @@
 // field and signal. When EDFlib rejects a file whose only defects are harmless for reading (EDF+
 // metadata syntax, annotation-signal text fields, ...), it is read through a patched temporary
 // copy (WARN, listed in EdfHeader::repairs). Physical values come from edfread_physical_samples
-// (double) and are scaled to µV once, per channel, from the physical dimension (STYLE §8).
+// (double) and are scaled to µV once, per channel, from the physical dimension (docs/style.md §8).
 #include "lumamba/io/edf_reader.h"
 
 #include <edflib.h>

@@ -1,5 +1,5 @@
 // HDF5 window datasets (see lumamba/io/window_h5.h). HDF5 C API wrapped in one RAII handle type
-// (STYLE §3): a raw hid_t never leaves the Handle that owns it.
+// (docs/style.md §3): a raw hid_t never leaves the Handle that owns it.
 #include "lumamba/io/window_h5.h"
 
 #include <fmt/format.h>
@@ -477,7 +477,7 @@ std::vector<std::string> reference_channel_order(const std::string& layout, int6
     if (n_channels == static_cast<int64_t>(n_tcp) - 2) return without_ears;
   } else if (n_channels == static_cast<int64_t>(n_tcp)) {
     // process_raw_eeg.py writes A1-T3 right after the left temporal chain (T6-O2) and T4-A2 right
-    // after the central chain (C4-T4) (DOWNSTREAM.md §1, row-order note).
+    // after the central chain (C4-T4) (docs/reference-model.md §15, TCP row order).
     const std::string& a1 = tcp[n_tcp - 2];
     const std::string& a2 = tcp[n_tcp - 1];
     std::vector<std::string> order;

@@ -42,7 +42,7 @@ double max_rel_diff(const torch::Tensor& a, const torch::Tensor& ref) {
 struct ModelInputs {
   torch::Tensor signal;     // (B, C, T)
   torch::Tensor locations;  // (B, C, 3) metres
-  torch::Tensor no_mask;    // (B, C, T) all false: fine-tuning passes it (SPEC §2)
+  torch::Tensor no_mask;    // (B, C, T) all false: fine-tuning passes it (docs/reference-model.md §2)
   torch::Tensor labels;     // (B,) int64 classes
 };
 
@@ -152,7 +152,7 @@ ModelBenchResult run_model_bench(const ModelBenchOptions& o) {
   const auto in = make_inputs(o);
 
   {
-    // Check first (STYLE §18): sample 0 of the batch gives the logits it gives alone.
+    // Check first (docs/style.md §18): sample 0 of the batch gives the logits it gives alone.
     torch::NoGradGuard no_grad;
     model->eval();
     auto batched = model->forward(in.signal, in.locations).logits;  // (B, classes)

@@ -1,5 +1,5 @@
 // Selective-scan benchmark (lumamba/model/bench_scan.h): fused kernel vs reference loop, forward
-// and backward, inputs shaped and laid out as LuMamba's Mamba block produces them (SPEC §3.6:
+// and backward, inputs shaped and laid out as LuMamba's Mamba block produces them (docs/reference-model.md §3.6, §4:
 // A = -(1..N) S4D init, D = 1, dt in [1e-3, 1e-1]). Verifies fused against the loop before timing.
 // Legend: B batch, Di d_inner, L sequence length, N d_state, R dt_rank.
 #include "lumamba/model/runtime.h"
@@ -112,7 +112,7 @@ ScanBenchResult run_scan_bench(const ScanBenchOptions& options) {
   res.n_threads = at::get_num_threads();
   res.isa = fused_scan_isa();
   {
-    // Check first (STYLE §18), on a cut of the case the loop finishes quickly.
+    // Check first (docs/style.md §18), on a cut of the case the loop finishes quickly.
     ScanBenchOptions small = options;
     small.seq_len = std::min(options.seq_len, kCheckMaxLen);
     small.batch = std::min(options.batch, kCheckMaxBatch);

@@ -1,5 +1,5 @@
 // The LuMamba network (see lumamba/model/lumamba.h). Mirrors LUNA.prepare_tokens and
-// LuMamba.forward/encode; reference quirks are switched by LuMambaOptions (SPEC §3.3, golden README).
+// LuMamba.forward/encode; reference quirks are switched by LuMambaOptions (docs/reference-model.md §3.3, §7).
 #include "lumamba/model/lumamba.h"
 
 #include <torch/torch.h>

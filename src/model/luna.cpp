@@ -1,5 +1,5 @@
 // LUNA front end and heads (see lumamba/model/luna.h). Mirrors models/LUNA.py @1923999 and
-// models/modules/frequency_embedder.py; SPEC §3.1–3.4, §3.7.
+// models/modules/frequency_embedder.py; docs/reference-model.md §3.1–§3.4, §3.7a–b.
 #include "lumamba/model/luna.h"
 
 #include <torch/nn/modules/activation.h>
@@ -97,7 +97,7 @@ PatchEmbedNetworkImpl::PatchEmbedNetworkImpl(int64_t embed_dim_, int64_t patch_s
 void PatchEmbedNetworkImpl::reset() {
   namespace nn = torch::nn;
   const int64_t out = embed_dim / 4, groups = 4, half = patch_size / 2;
-  // Kernel P/2−1, stride P/4, padding P/4−1 (SPEC §3.1: 19, 10, 9 for P = 40).
+  // Kernel P/2−1, stride P/4, padding P/4−1 (docs/reference-model.md §3.1: 19, 10, 9 for P = 40).
   proj_in = register_module(
       "proj_in",
       nn::Sequential(

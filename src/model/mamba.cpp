@@ -37,7 +37,7 @@ void MambaImpl::reset() {
   x_proj = register_module("x_proj", torch::nn::Linear(torch::nn::LinearOptions(di, r + 2 * n).bias(false)));
   dt_proj = register_module("dt_proj", torch::nn::Linear(torch::nn::LinearOptions(r, di).bias(true)));
   out_proj = register_module("out_proj", torch::nn::Linear(torch::nn::LinearOptions(di, dm).bias(false)));
-  // Training initialisation of mamba_simple.py (SPEC §3.6): S4D-real A, D = 1, dt in [1e-3, 1e-1].
+  // Training initialisation of mamba_simple.py (docs/reference-model.md §4): S4D-real A, D = 1, dt in [1e-3, 1e-1].
   const double dt_std = std::pow(static_cast<double>(r), -0.5);
   torch::NoGradGuard no_grad;
   torch::nn::init::uniform_(dt_proj->weight, -dt_std, dt_std);

@@ -85,7 +85,7 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<const io
 
   LoadReport report;
   if (encoder_only) {
-    // Fine-tuning from pretrained weights (DOWNSTREAM.md §3): every head starts fresh; the file's
+    // Fine-tuning from pretrained weights (docs/reference-model.md §17): every head starts fresh; the file's
     // heads (decoder, channel embedding, an earlier classifier) are ignored.
     for (auto it = wanted.begin(); it != wanted.end();) {
       if (is_head_tensor(it->first)) {

@@ -179,7 +179,7 @@ std::vector<RecordingJob> discover_recordings(const std::string& input, const Pr
       else if (path_has_component(p, "train")) job.split = "train";
     }
   }
-  // Splits the reference draws at random (DOWNSTREAM.md §1), for jobs the tree/manifest left open.
+  // Splits the reference draws at random (docs/reference-model.md §15), for jobs the tree/manifest left open.
   std::vector<std::string> keys;
   const bool by_file = preset.labels == "tuar_csv";
   for (const auto& job : jobs) {

@@ -1,5 +1,5 @@
 // Windowing and window labels (see lumamba/preprocess/windows.h). Mirrors the reference's
-// make_datasets/process_raw_eeg.py rules as recorded in DOWNSTREAM.md §1.
+// make_datasets/process_raw_eeg.py rules as recorded in docs/reference-model.md §15.
 #include "lumamba/preprocess/windows.h"
 
 #include <algorithm>
@@ -11,7 +11,7 @@
 namespace lumamba::preprocess {
 namespace {
 
-constexpr double kTuarCoverageFraction = 0.3;  // DOWNSTREAM.md §1: "≥ 30 % of its samples"
+constexpr double kTuarCoverageFraction = 0.3;  // docs/reference-model.md §15: "≥ 30 % of its samples"
 
 // Writes `code` over the samples of each row on one time line (later rows overwrite).
 template <typename Pred, typename CodeFn>

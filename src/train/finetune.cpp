@@ -69,7 +69,8 @@ FinetuneConfig finetune_config(const FlatConfig& flat) {
   check_range("train.max_steps", static_cast<double>(c.max_steps), 0, 1e12);
   check_option("train.class_weights", c.class_weights, {"none", "balanced"});
 
-  AdamWSettings defaults;  // DOWNSTREAM.md §3: lr 5e-4, betas (0.9, 0.999), weight decay 0.05, layer decay 0.75
+  // docs/reference-model.md §17: lr 5e-4, betas (0.9, 0.999), weight decay 0.05, layer decay 0.75
+  AdamWSettings defaults;
   defaults.layer_decay = 0.75;
   c.optimizer = read_adamw_settings(flat, defaults, /*with_layer_decay=*/true);
   c.schedule.warmup_lr_init = flat.get_double("schedule.warmup_lr_init", 1e-6);

@@ -1,5 +1,5 @@
 // The pre-training losses (see lumamba/train/objectives.h). Mirrors pretrain_task_LuMamba.py
-// (generate_mask, generate_lejepa_views, LeJEPA, SIGReg) and the two criteria; PRETRAIN.md §2–§4.
+// (generate_mask, generate_lejepa_views, LeJEPA, SIGReg) and the two criteria; docs/reference-model.md §10–§12.
 // Legend: B batch, C channels, T samples, P patch_size, S = T/P, Q queries, D embedding width,
 // M slices, K t-grid points, V views, N embedding rows, L crop length.
 #include "lumamba/train/objectives.h"

@@ -108,7 +108,7 @@ PretrainConfig pretrain_config(const FlatConfig& flat) {
   check_range("train.checkpoint_every", static_cast<double>(c.checkpoint_every), 0, 1e12);
   check_range("train.max_val_batches", static_cast<double>(c.max_val_batches), 0, 1e12);
 
-  // The reference passes only lr to torch.optim.AdamW (PRETRAIN.md §5): betas (0.9, 0.999) and
+  // The reference passes only lr to torch.optim.AdamW (docs/reference-model.md §13): betas (0.9, 0.999) and
   // weight decay 0.01 are its effective values; its YAML lists (0.9, 0.98) and 0.05.
   AdamWSettings defaults;  // the reference's effective AdamW: lr 1.25e-4, PyTorch betas and weight decay 0.01
   defaults.lr = 1.25e-4;

@@ -1,9 +1,9 @@
-// Tests for lumamba/io/channels.h: electrode positions, bipolar midpoints, aliases, the SPEC §8
-// vocabulary and the TCP montage.
+// Tests for lumamba/io/channels.h: electrode positions, bipolar midpoints, aliases, the
+// docs/reference-model.md §8 vocabulary and the TCP montage.
 //
 // References: tests/data/electrodes/tcp22_luna_positions.tsv (copied from shared/data/electrodes/;
 // computed independently with MNE 1.3.0 the way BioFoundation channel_embeddings.py
-// get_channel_locations does it), the vocabulary as printed in SPEC §8, and the channel_names_idx
+// get_channel_locations does it), the vocabulary as listed in docs/reference-model.md §8, and the channel_names_idx
 // of tests/data/golden/case_c22.safetensors (the 22 TCP names, written out below).
 #include "lumamba/io/channels.h"
 
@@ -32,7 +32,7 @@ namespace io = lumamba::io;
 // ≤ 0.5e-9) while the reference rounds the exact midpoint (≤ 0.5e-9): together ≤ 1e-9.
 constexpr double kPositionTolM = 1e-9;
 
-// SPEC §8: V = 90, in this order.
+// docs/reference-model.md §8: V = 90, in this order.
 const std::vector<std::string> kSpecVocabulary = {
     "A1-T3",  "AF3",   "AF4", "C1",    "C2",    "C3",    "C3-CZ",  "C3-P3",  "C4",    "C4-P4",
     "C4-T4",  "C5",    "C6",  "CB1",   "CB2",   "CP1",   "CP2",    "CP3",    "CP4",   "CP5",
@@ -50,7 +50,7 @@ const std::vector<std::string> kTcp22Names = {
     "T3-C3",  "C3-CZ", "CZ-C4", "C4-T4", "FP1-F3", "F3-C3", "C3-P3", "P3-O1",
     "FP2-F4", "F4-C4", "C4-P4", "P4-O2", "A1-T3",  "T4-A2"};
 
-// case_c22.safetensors channel_names_idx (both batch rows), i.e. SPEC §8 positions of kTcp22Names.
+// case_c22.safetensors channel_names_idx (both batch rows), i.e. docs/reference-model.md §8 positions of kTcp22Names.
 const std::vector<int64_t> kTcp22GoldenIdx = {47, 34, 78, 83, 50, 36, 81, 85, 77, 6, 23,
                                               10, 46, 28, 7,  61, 49, 30, 9,  63, 0, 80};
 
@@ -282,7 +282,7 @@ TEST(Channels, VocabularyIsSpecSection8) {
 }
 
 TEST(Channels, Tcp22IndicesMatchGoldenCaseC22) {
-  // The golden list must agree with SPEC §8 order and with the table.
+  // The golden list must agree with docs/reference-model.md §8 order and with the table.
   std::vector<int64_t> from_spec;
   for (const auto& name : kTcp22Names) from_spec.push_back(spec_index(name));
   EXPECT_EQ(from_spec, kTcp22GoldenIdx);

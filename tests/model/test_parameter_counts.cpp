@@ -1,4 +1,4 @@
-// Parameter counts measured on the reference (golden config.json / SPEC §6) and MAC counts
+// Parameter counts measured on the reference (golden config.json / docs/reference-model.md §6) and MAC counts
 // checked against an independent formula (linear-layer MACs = weights × tokens).
 #include <gtest/gtest.h>
 #include <torch/torch.h>

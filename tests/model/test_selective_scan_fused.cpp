@@ -23,7 +23,7 @@ namespace {
 using model::SelectiveScanArgs;
 
 /// float64 fused vs float64 loop, max|a − ref| / max|ref|: only the exp/log1p polynomials (≤ 2 ulp)
-/// and the summation order differ (STYLE §16: kernels vs their own f64 loop ≤ 1e-12 relative).
+/// and the summation order differ (docs/style.md §16: kernels vs their own f64 loop ≤ 1e-12 relative).
 constexpr double kF64KernelRelTol = 1e-12;
 /// float64 gradients vs autograd through the loop: the adjoint sums over n, t and channels in
 /// another order (observed ≤ 1e-15; same 1e-12 bound as the forward).

@@ -1,4 +1,4 @@
-// Windowing and window labels: hand-computed cases of the reference rules (DOWNSTREAM.md §1).
+// Windowing and window labels: hand-computed cases of the reference rules (docs/reference-model.md §15).
 #include <gtest/gtest.h>
 
 #include "lumamba/core/error.h"

@@ -1,4 +1,4 @@
-// One tolerance-aware comparison (STYLE §16): shapes, NaN/Inf masks, then
+// One tolerance-aware comparison (docs/style.md §16): shapes, NaN/Inf masks, then
 // max|a − ref| ≤ k·RMS(ref) + atol, reporting the worst element and the first pairs on failure.
 #pragma once
 

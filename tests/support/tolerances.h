@@ -1,4 +1,4 @@
-// Named tolerances, each with its reason (STYLE §16).
+// Named tolerances, each with its reason (docs/style.md §16).
 #pragma once
 
 namespace lumamba::test {

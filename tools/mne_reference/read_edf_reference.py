@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes tests/data/edf/mne_reference.json: MNE's reads of the EDF/BDF fixtures, the independent
-reference for tests/io/test_edf_reader.cpp (STYLE §14: readers are checked against MNE).
+reference for tests/io/test_edf_reader.cpp (docs/style.md §14: readers are checked against MNE).
 
 For each fixture: channel names, MNE's sampling rate and n_times, start date, record length, per
 channel the samples per record and MNE's unit factor (to SI), and — for channels at MNE's rate

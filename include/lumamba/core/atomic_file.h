@@ -1,5 +1,5 @@
-// lumamba/core/atomic_file.h — whole text files: outputs appear whole or not at all (STYLE: never
-// write partial outputs silently): write PATH.tmp-<pid>, flush, then rename over PATH; and reading a
+// lumamba/core/atomic_file.h — whole text files: outputs appear whole or not at all (a half-written
+// file must never pass for a whole one): write PATH.tmp-<pid>, flush, then rename over PATH; and reading a
 // file whole.
 #pragma once
 

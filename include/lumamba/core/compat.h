@@ -1,4 +1,4 @@
-// lumamba/core/compat.h — every LibTorch-version difference lives here (STYLE §20).
+// lumamba/core/compat.h — every LibTorch-version difference lives here (docs/style.md §20).
 //
 // Built and tested against Debian's LibTorch 1.13. Upstream LibTorch 2.x (found through
 // CMAKE_PREFIX_PATH) is expected to work but is untested here: the guards below cover the APIs

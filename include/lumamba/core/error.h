@@ -1,4 +1,4 @@
-// lumamba/core/error.h — the one error type family and the check macro (STYLE §12).
+// lumamba/core/error.h — the one error type family and the check macro (docs/style.md §12).
 //
 // InputError: the user's file, config or command line is wrong; the message names the file/field.
 // InternalError: a bug in lumamba. Library code throws, only apps/ maps errors to exit codes.

@@ -3,7 +3,7 @@
 // method and metric) for `lumamba benchmark`.
 //
 // Why our own: gnuplot is not installed on our machines and Python is never a run-time dependency
-// (STYLE §3); the plots are a few series of ≤ 20 points on decade axes, and a runtime dependency on a
+// (docs/style.md §28); the plots are a few series of ≤ 20 points on decade axes, and a runtime dependency on a
 // plotting program for three such plots is not worth it. The output is plain SVG 1.1 text that
 // browsers and Markdown viewers render.
 #pragma once

@@ -96,7 +96,7 @@ class WindowDataset {
   std::vector<double> window_start_s_;
 };
 
-/// The batches of one epoch: windows grouped by channel count (PRETRAIN.md §1: every batch has one
+/// The batches of one epoch: windows grouped by channel count (docs/reference-model.md §9: every batch has one
 /// channel count), shuffled with (seed, epoch) when `shuffle`, in chunks of batch_size.
 /// drop_last drops each channel group's incomplete last batch (training); otherwise it is kept.
 std::vector<std::vector<int64_t>> plan_epoch(const WindowDataset& dataset, const std::vector<int64_t>& windows,

@@ -1,5 +1,5 @@
 // lumamba/eval/metrics.h — classification metrics with scikit-learn 1.2's definitions
-// (DOWNSTREAM.md §2): balanced accuracy, AUROC, AUPR (average precision), Cohen's kappa, weighted
+// (docs/reference-model.md §16): balanced accuracy, AUROC, AUPR (average precision), Cohen's kappa, weighted
 // and macro F1, confusion matrix. Checked against sklearn in tests/eval/test_metrics.cpp.
 //
 // Undefined values are NaN with a warning in `warnings` (sklearn raises or warns instead): AUROC

@@ -1,9 +1,9 @@
 // lumamba/io/channels.h — channel knowledge: electrode positions, the channel-name vocabulary and
-// the TCP bipolar montage, looked up from the tables in data/ (embedded at build time, STYLE §9).
+// the TCP bipolar montage, looked up from the tables in data/ (embedded at build time, docs/style.md §9).
 //
 // Mirrors BioFoundation models/modules/channel_embeddings.py: positions are MNE 1.3.0
 // `standard_1005` in MNE's head frame after set_montage(match_case=False) (metres); a bipolar
-// channel "A-B" sits at the midpoint (A+B)/2; the vocabulary is SPEC §8 (V = 90, index = row).
+// channel "A-B" sits at the midpoint (A+B)/2; the vocabulary is docs/reference-model.md §8 (V = 90, index = row).
 // Names are compared upper-case; old/new 10-20 names (T3/T7, T4/T8, T5/P7, T6/P8) are aliases.
 // Torch-free (io never includes LibTorch). All tables are parsed once, on first use (thread-safe).
 #pragma once
@@ -42,7 +42,7 @@ Position3 channel_position(std::string_view channel);
 /// ("unknown channel(s): X, Y; known electrodes come from standard_1005 ...").
 std::vector<Position3> channel_positions(const std::vector<std::string>& channels);
 
-/// The 90-name vocabulary of the reconstruction decoder's channel embedding (SPEC §8), upper-case,
+/// The 90-name vocabulary of the reconstruction decoder's channel embedding (docs/reference-model.md §8), upper-case,
 /// in code-point order; index = position = row of channel_emb.embeddings.weight.
 const std::vector<std::string>& channel_vocabulary();
 

@@ -3,7 +3,7 @@
 //
 // EDFlib does the parsing and the digital->physical scaling (gain * (offset + digital), double);
 // this layer wraps its int handle in RAII, turns every EDFlib error into one InputError that names
-// the file and the field, converts each channel's physical dimension to µV once (STYLE §8), and
+// the file and the field, converts each channel's physical dimension to µV once (docs/style.md §8), and
 // names channels the way the TUH/LuMamba pipeline does ("EEG FP1-REF" -> "FP1"). Annotation
 // signals ("EDF Annotations") are not data signals here, as in EDFlib and MNE: their TALs are
 // decoded into EdfHeader::annotations. EDF+D/BDF+D (discontinuous) files are rejected.

@@ -1,6 +1,6 @@
 // lumamba/io/tuh_csv.h — TUH annotation files (`.csv` / `.csv_bi`, csv_v1.0.0): `#` comment lines,
 // then the header `channel,start_time,stop_time,label,confidence`, one event per row, times in s.
-// Used for TUAR and TUSL window labels (DOWNSTREAM.md §1).
+// Used for TUAR and TUSL window labels (docs/reference-model.md §15).
 #pragma once
 
 #include <string>

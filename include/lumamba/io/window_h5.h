@@ -1,5 +1,5 @@
 // lumamba/io/window_h5.h — EEG window datasets in HDF5, in the reference's group layout
-// (DOWNSTREAM.md §1, PRETRAIN.md §6), with the metadata the reference leaves out.
+// (docs/reference-model.md §14, §15), with the metadata the reference leaves out.
 //
 // File layout:  /                       attrs: preprocess (resolved preset, JSON), format_version
 //               /data_group_{k}/X       (N, C, T) float32 µV (float16 when asked: 0.06 µV step at 100 µV),

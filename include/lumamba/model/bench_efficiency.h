@@ -1,5 +1,5 @@
 // lumamba/model/bench_efficiency.h — the efficiency study behind `lumamba bench efficiency`
-// (SPEC DOWNSTREAM §5; docs/efficiency.md): LuMamba-Tiny against the comparison encoders of
+// (docs/reference-model.md §18; docs/efficiency.md): LuMamba-Tiny against the comparison encoders of
 // lumamba/model/peers.h at batch 1 on this machine, as functions of the sequence length (seconds of
 // EEG at 22 channels) and of the channel count (at 5 s):
 //   * multiply-accumulates per forward (traced from the operators run, lumamba/model/mac_trace.h;

@@ -1,4 +1,4 @@
-// lumamba/model/bench_harness.h — the one timing harness of lumamba's benchmarks (STYLE §18):
+// lumamba/model/bench_harness.h — the one timing harness of lumamba's benchmarks (docs/style.md §18):
 // warm-up runs, then N timed repetitions with an untimed setup before each, reporting the median;
 // measure_interleaved alternates several operations so their ratios survive machine drift.
 // Used by `lumamba bench ...` (src/model/bench_scan.cpp) and by the Google Benchmark binaries in

@@ -1,4 +1,4 @@
-// lumamba/model/lumamba.h — the LuMamba network (models/LuMamba.py @690bd65; SPEC §3).
+// lumamba/model/lumamba.h — the LuMamba network (models/LuMamba.py @690bd65; docs/reference-model.md §3).
 //
 //   signal (B, C, T) ─ PatchEmbedNetwork + FrequencyFeatureEmbedder ─> tokens (B, C·S, E)
 //   [mask tokens] + location embedding (NeRF of normalised 3-D positions → Mlp) ─> (B·S, C, E)

@@ -32,13 +32,13 @@ TORCH_MODULE(LayerStack);
 
 namespace functional {
 /// NeRF sinusoidal encoding of (N, C, 3) coordinates to (N, C, embed_size): bands 2^0..2^(F-1),
-/// F = embed_size / 6, value index f·6 + d·2 + {sin, cos}, zero padded (SPEC §3.3.4).
+/// F = embed_size / 6, value index f·6 + d·2 + {sin, cos}, zero padded (docs/reference-model.md §3.3).
 torch::Tensor nerf_positional_encoding(const torch::Tensor& coords, int64_t embed_size);
-/// Per-sample, per-axis min-max normalisation over channels: (B, C, 3) -> [0, 1] (SPEC §3.3.2).
+/// Per-sample, per-axis min-max normalisation over channels: (B, C, 3) -> [0, 1] (docs/reference-model.md §3.3).
 torch::Tensor normalize_locations(const torch::Tensor& locations);
-/// Per-sample, per-channel z-score over time with unbiased std + 1e-8 (SPEC §2).
+/// Per-sample, per-channel z-score over time with unbiased std + 1e-8 (docs/reference-model.md §2).
 torch::Tensor zscore_channels(const torch::Tensor& x);
-/// (B, C, S, P) patches -> (B, C, S, 2·(P/2+1)) [|rfft|, angle(rfft)] features (SPEC §3.2).
+/// (B, C, S, P) patches -> (B, C, S, 2·(P/2+1)) [|rfft|, angle(rfft)] features (docs/reference-model.md §3.2).
 /// CPU float32/float64 patches that need no gradient (the model's input signal never does) take the
 /// fused magnitude/phase kernel (kernels/spectrum_features_cpu.h); anything else fft_features_ops.
 torch::Tensor fft_features(const torch::Tensor& patches);

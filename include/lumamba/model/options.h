@@ -1,5 +1,5 @@
 // lumamba/model/options.h — model hyper-parameters, keyed exactly like the reference YAML
-// (config/model/LuMamba_tiny.yaml + LuMamba.py constructor arguments; SPEC §1).
+// (config/model/LuMamba_tiny.yaml + LuMamba.py constructor arguments; docs/reference-model.md §1).
 //
 // LuMamba-Tiny is the default. Every size in the model follows these options; nothing is
 // hard-coded to Q=6, E=64, 2 blocks, d_state 16 or 22 channels.

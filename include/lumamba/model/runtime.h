@@ -2,7 +2,7 @@
 //
 // Why: LibTorch starts with 1 intra-op thread on these machines, the BLAS behind libblas.so.3 may
 // be the slow reference one, and a preset OPENBLAS_CORETYPE can halve SGEMM speed. Only apps/
-// calls configure_threads (STYLE §11); everything reports through runtime_report().
+// calls configure_threads (docs/style.md §11); everything reports through runtime_report().
 #pragma once
 
 #include <string>

@@ -1,11 +1,11 @@
-// lumamba/model/selective_scan.h — the Mamba-1 selective scan (SPEC §3.6), mamba_ssm layout.
+// lumamba/model/selective_scan.h — the Mamba-1 selective scan (docs/reference-model.md §3.6), mamba_ssm layout.
 //
 // Shapes: u, delta, z (B, Di, L); A (Di, N); Bm, Cm (B, N, L) (input-dependent B and C);
 // D, delta_bias (Di). With Δ = softplus(delta + delta_bias):
 //   h_t = exp(Δ_t ⊙ A) ⊙ h_{t-1} + (Δ_t ⊙ u_t) ⊗ B_t,  h_0 = 0
 //   y_t = h_t · C_t + D ⊙ u_t;   y_t ⊙= SiLU(z_t)
 // selective_scan_ref: LibTorch ops, autograd for free, = mamba_ssm selective_scan_ref; it stays as
-// the check for any faster kernel (STYLE §10). selective_scan_fused: the CPU kernel behind a custom
+// the check for any faster kernel (docs/style.md §10). selective_scan_fused: the CPU kernel behind a custom
 // autograd Function. selective_scan picks one (docs/kernels/selective_scan.md). Beyond mamba_ssm:
 // `reverse` (scan t = L-1 … 0, no flipped copies) and a carried state h (B, Di, N) in and out.
 #pragma once

@@ -29,9 +29,9 @@ struct RecordingJob {
 /// Recordings under a folder (every .edf/.bdf, sorted by path) or listed in a manifest CSV with
 /// header `file,label,subject,split` (file relative to the manifest's folder; label an integer or
 /// empty). The subject is the manifest's, else taken from the file name by the preset's
-/// `subject_pattern` (InputError naming the file when it does not match). Labels and splits follow the preset (DOWNSTREAM.md §1): TUAB label from the
-/// normal/abnormal folder and split from train/eval (eval → test; train subjects 80/20 train/val);
-/// TUAR random file-level 80/10/10; TUSL subject-level 80/10/10; seeded by `seed`.
+/// `subject_pattern` (InputError naming the file when it does not match). Labels and splits follow the preset
+/// (docs/reference-model.md §15): TUAB label from the normal/abnormal folder and split from train/eval (eval → test;
+/// train subjects 80/20 train/val); TUAR random file-level 80/10/10; TUSL subject-level 80/10/10; seeded by `seed`.
 std::vector<RecordingJob> discover_recordings(const std::string& input, const PreprocessPreset& preset,
                                               uint64_t seed = 42);
 

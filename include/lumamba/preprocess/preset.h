@@ -1,7 +1,7 @@
 // lumamba/preprocess/preset.h — a preprocessing preset: which channels, which montage, which
 // filters, window length and label source. Presets live in configs/preprocess/<name>.yaml (shipped
 // inside the binary too), are overridden with dotted key=value pairs or --config FILE, and the
-// resolved preset is stored as JSON with every dataset and checkpoint (PRETRAIN.md §6, DOWNSTREAM.md §1).
+// resolved preset is stored as JSON with every dataset and checkpoint (docs/reference-model.md §14, §15).
 #pragma once
 
 #include <cstdint>

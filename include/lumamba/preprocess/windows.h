@@ -1,5 +1,5 @@
 // lumamba/preprocess/windows.h — cutting a preprocessed recording into windows and labelling them
-// the way the reference's dataset scripts do (DOWNSTREAM.md §1: TUSL, TUAR; PRETRAIN.md §6), plus
+// the way the reference's dataset scripts do (docs/reference-model.md §15: TUSL, TUAR; §14), plus
 // event-locked windows from EDF+ annotations. All sample indices refer to the final (resampled) signal.
 #pragma once
 
@@ -40,7 +40,7 @@ struct TuarWindowLabels {
   int64_t n_columns = 0;              ///< C for the per-channel modes, 0 for kBinary
 };
 /// TUAR: rows whose channel is not in `channel_names` (the montage's derivations) are skipped; a
-/// window (or channel-window) is positive when ≥ 30 % of its samples are covered (DOWNSTREAM.md §1).
+/// window (or channel-window) is positive when ≥ 30 % of its samples are covered (docs/reference-model.md §15).
 TuarWindowLabels tuar_window_labels(const std::vector<io::TuhAnnotation>& rows,
                                     const std::vector<std::string>& channel_names, TuarMode mode, double sfreq_hz,
                                     int64_t n_samples, const std::vector<int64_t>& starts, int64_t window_samples);

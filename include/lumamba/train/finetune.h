@@ -1,4 +1,4 @@
-// lumamba/train/finetune.h — supervised fine-tuning on labelled HDF5 windows (DOWNSTREAM.md §3):
+// lumamba/train/finetune.h — supervised fine-tuning on labelled HDF5 windows (docs/reference-model.md §17):
 // pretrained encoder (decoder and channel embedding dropped) + a fresh head (luna | mamba | linear),
 // full fine-tuning or a frozen encoder (linear probing), layer-wise lr decay, AdamW + cosine
 // warm-up per step, optional class weights, early stopping on validation loss, best and last

@@ -1,4 +1,4 @@
-// lumamba/train/objectives.h — the pre-training losses of LuMamba (spec/PRETRAIN.md §2–§4;
+// lumamba/train/objectives.h — the pre-training losses of LuMamba (docs/reference-model.md §10–§12;
 // reference tasks/pretrain_task_LuMamba.py @68bd7cc, criterion/pretrain_criterion.py,
 // criterion/query_specialization_criterion.py).
 //
@@ -24,7 +24,7 @@
 namespace lumamba::train {
 
 // ---------------------------------------------------------------------------------------------
-// Masked reconstruction (PRETRAIN.md §2)
+// Masked reconstruction (docs/reference-model.md §10)
 
 /// Token mask of one batch: `int(C·S·ratio)` of the C·S (channel, patch) tokens, chosen by a
 /// randperm drawn from `generator`, are true (= masked) over their P samples. Returns (C, T) bool;
@@ -49,7 +49,7 @@ ReconstructionLoss reconstruction_loss(const torch::Tensor& prediction, const to
 torch::Tensor query_specialization_loss(const torch::Tensor& attention_weights, double coeff = 0.8);
 
 // ---------------------------------------------------------------------------------------------
-// LeJEPA (PRETRAIN.md §3)
+// LeJEPA (docs/reference-model.md §11)
 
 /// SIGReg directions of one training step: (dim, num_slices) float32, entries N(0, 1) drawn by
 /// torch.randn from a CPU mt19937 generator seeded with `step`, each column divided by
@@ -80,7 +80,7 @@ struct LejepaLoss {
 
 /// LeJEPA combination with an identity predictor: local (V_l, B, D) and global (V_g, B, D) view
 /// embeddings (both carry gradients), directions (D, M), lambda = λ. Only the local views are
-/// pulled to the global centre and regularised (unlike rbalestr-lab/lejepa, see PRETRAIN.md §3).
+/// pulled to the global centre and regularised (unlike rbalestr-lab/lejepa, see docs/reference-model.md §11).
 LejepaLoss lejepa_loss(const torch::Tensor& local, const torch::Tensor& global, const torch::Tensor& directions,
                        double lambda);
 
@@ -95,7 +95,7 @@ struct RandomCrops {
 RandomCrops random_crops(const torch::Tensor& x, int64_t n_views, int64_t crop_len, torch::Generator& generator);
 
 // ---------------------------------------------------------------------------------------------
-// Total pre-training loss (PRETRAIN.md §4)
+// Total pre-training loss (docs/reference-model.md §12)
 
 /// Objective settings; keys are the reference config keys (masking.*, le_jepa.*, criterion).
 struct PretrainObjectiveOptions {

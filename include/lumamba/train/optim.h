@@ -1,8 +1,8 @@
 // lumamba/train/optim.h — optimiser, learning-rate schedule and training state shared by
 // pretraining and fine-tuning.
 //
-// AdamW over parameter groups (layer-wise lr decay over the Mamba blocks, DOWNSTREAM.md §3), the
-// per-step cosine schedule with linear warm-up of timm's CosineLRScheduler (PRETRAIN.md §5), and
+// AdamW over parameter groups (layer-wise lr decay over the Mamba blocks, docs/reference-model.md §17), the
+// per-step cosine schedule with linear warm-up of timm's CosineLRScheduler (docs/reference-model.md §13), and
 // the optimiser/scheduler/RNG state that makes `--resume` continue a run exactly.
 #pragma once
 

@@ -1,4 +1,4 @@
-// lumamba/train/pretrain.h — self-supervised pretraining (PRETRAIN.md §1, §4, §5): masked
+// lumamba/train/pretrain.h — self-supervised pretraining (docs/reference-model.md §9, §12, §13): masked
 // reconstruction, LeJEPA or both (train/objectives.h) on unlabelled HDF5 windows of any channel
 // counts, AdamW + per-step cosine schedule with linear warm-up, gradient-norm clipping, validation
 // loss, best and last checkpoints, exact resume.

@@ -62,7 +62,7 @@ k::View3<T> mview3(const torch::Tensor& t) {
 torch::Tensor opt(const OptTensor& t) { return t.has_value() ? *t : torch::Tensor(); }
 OptTensor to_opt(const torch::Tensor& t) { return t.defined() ? OptTensor(t) : OptTensor(compat::nullopt); }
 
-/// LUMAMBA_SCAN_ISA=auto|baseline|avx2|avx512, read once per process (STYLE §3): which build of the
+/// LUMAMBA_SCAN_ISA=auto|baseline|avx2|avx512, read once per process (docs/style.md §22): which build of the
 /// kernel's loops the fused scan runs (benchmarks compare them in one binary). A build the CPU
 /// cannot run is refused with an InputError on first use.
 k::ScanIsa fused_scan_isa_from_env() {
@@ -248,7 +248,7 @@ const char* fused_scan_isa() {
 }
 
 ScanImpl scan_impl_from_env() {
-  // Read once per process (STYLE §3: process-wide switches are read once and logged).
+  // Read once per process (docs/style.md §22: process-wide switches are read once and logged).
   static const ScanImpl impl = [] {
     const char* raw = std::getenv("LUMAMBA_SCAN");
     const std::string value = raw != nullptr ? raw : "";

@@ -1,5 +1,5 @@
 // lumamba/model/kernels/spectrum_features_cpu.h — magnitude and phase of per-patch spectra, the
-// frequency features of the LUNA front end (SPEC §3.2), on raw float/double buffers.
+// frequency features of the LUNA front end (docs/reference-model.md §3.2), on raw float/double buffers.
 //
 // Torch-free on purpose (own CMake target, vectorising flags): LibTorch 1.13 computes the phase of
 // a strided real/imag view with scalar libm atan2f, which was ~80 % of fft_features at batch 64
