@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "lumamba/core/error.h"
+#include "lumamba/core/key_value.h"
 #include "lumamba/experiment/benchmark_suite.h"
 
 namespace lumamba::cli {
@@ -13,7 +14,7 @@ namespace {
 struct BenchmarkArgs {
   CommonArgs common;
   std::string suite_path, output_dir;
-  std::vector<std::string> variables, tasks;
+  std::vector<std::string> variables, tasks, variants;
   bool quick = false, dry_run = false;
 };
 
@@ -21,9 +22,8 @@ int run_benchmark(const BenchmarkArgs& args) {
   apply_common(args.common);
   std::map<std::string, std::string> variables;
   for (const auto& kv : args.variables) {
-    const auto eq = kv.find('=');
-    LUMAMBA_CHECK_INPUT(eq != std::string::npos && eq > 0, "benchmark: '{}' is not NAME=VALUE", kv);
-    variables[kv.substr(0, eq)] = kv.substr(eq + 1);
+    const auto [name, value] = split_key_value(kv);
+    variables[name] = value;
   }
   const auto suite = experiment::load_benchmark_suite(args.suite_path, args.quick, variables);
   experiment::BenchmarkOptions options;
@@ -31,6 +31,7 @@ int run_benchmark(const BenchmarkArgs& args) {
                            ? fmt::format("benchmark_results/{}{}", suite.name, args.quick ? "_quick" : "")
                            : args.output_dir;
   options.only_tasks = args.tasks;
+  options.only_variants = args.variants;
   options.dry_run = args.dry_run;
   fmt::print("{}\n", experiment::run_benchmark_suite(suite, options));
   return 0;
@@ -46,6 +47,9 @@ void add_benchmark(CLI::App& app, RunFn& run) {
   sub->add_option("variables", args->variables, "NAME=VALUE for the suite's variables (e.g. eegmmidb_root=/data/eegmmidb)");
   sub->add_option("--output", args->output_dir, "output folder (default benchmark_results/<suite>[_quick])");
   sub->add_option("--task", args->tasks, "run only these tasks (comma-separated)")->delimiter(',');
+  sub->add_option("--variant", args->variants,
+                  "run only these variants: scratch, an init or pretraining run, <variant>_probe (comma-separated)")
+      ->delimiter(',');
   sub->add_flag("--quick", args->quick, "the suite's quick variant (bundled data, few steps: a pipeline check)");
   sub->add_flag("--dry-run", args->dry_run, "list tasks, recordings per split and runs; run nothing");
   add_common_flags(*sub, args->common);

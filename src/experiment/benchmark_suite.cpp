@@ -30,6 +30,7 @@
 #include "lumamba/train/config.h"
 #include "lumamba/train/finetune.h"
 #include "lumamba/train/optim.h"
+#include "lumamba/train/pretrain.h"
 
 namespace lumamba::experiment {
 namespace fs = std::filesystem;
@@ -100,7 +101,10 @@ const std::set<std::string> kTaskKeys = {"name",     "description",          "in
 const std::set<std::string> kSuiteKeys = {"name",           "description", "variables",       "data_roots",
                                           "subject_pattern", "splits",      "preprocess",      "preprocess_overrides",
                                           "seeds",          "inits",       "finetune",        "finetune_overrides",
-                                          "baseline",       "preprocess_jobs", "tasks",       "quick"};
+                                          "baseline",       "preprocess_jobs", "tasks",       "quick",
+                                          "pretrain",       "linear_probe"};
+const std::set<std::string> kPretrainKeys = {"files", "subjects", "preprocess", "preprocess_overrides", "runs", "quick"};
+const std::set<std::string> kPretrainRunKeys = {"name", "config", "overrides"};
 
 // `quick:` keys replace the node's own (the CI variant).
 YAML::Node with_quick(const YAML::Node& node, bool quick, const std::set<std::string>& allowed,
@@ -122,6 +126,46 @@ void check_keys(const YAML::Node& node, const std::set<std::string>& allowed, co
     const auto key = kv.first.as<std::string>();
     LUMAMBA_CHECK_INPUT(allowed.count(key), "{}: unknown key '{}' (known: {})", where, key, fmt::join(allowed, ", "));
   }
+}
+
+// The suite's `pretrain:` section (its own `quick:` keys replace the others in the CI variant).
+PretrainPlan parse_pretrain(const YAML::Node& top, bool quick, const std::map<std::string, std::string>& vars,
+                            const std::string& path) {
+  const std::string where = path + ": pretrain";
+  LUMAMBA_CHECK_INPUT(top["pretrain"].IsMap(), "{} must be a mapping", where);
+  check_keys(top["pretrain"], kPretrainKeys, where);
+  const YAML::Node p = with_quick(top["pretrain"], quick, kPretrainKeys, where);
+  PretrainPlan plan;
+  plan.corpus.name = "pretrain";
+  LUMAMBA_CHECK_INPUT(p["files"] && p["subjects"] && top["subject_pattern"],
+                      "{}: needs 'files', 'subjects' [first, last] and the suite's subject_pattern", where);
+  plan.corpus.files = as_string(p["files"], "files", where);
+  plan.corpus.subject_pattern = as_string(top["subject_pattern"], "subject_pattern", path);
+  const auto subjects = as_list(p["subjects"], "subjects", where);
+  LUMAMBA_CHECK_INPUT(subjects.size() == 2 && subjects[0] <= subjects[1],
+                      "{}: subjects must be [first, last] with first <= last", where);
+  plan.corpus.splits.ranges["train"] = {subjects[0], subjects[1]};
+  plan.presets = as_list(p["preprocess"], "preprocess", where);
+  LUMAMBA_CHECK_INPUT(!plan.presets.empty(), "{}: 'preprocess' lists at least one preset", where);
+  plan.corpus.preprocess_overrides = as_list(p["preprocess_overrides"], "preprocess_overrides", where);
+  LUMAMBA_CHECK_INPUT(p["runs"] && p["runs"].IsSequence() && p["runs"].size() > 0, "{}: 'runs' must be a non-empty list",
+                      where);
+  std::set<std::string> names;
+  for (const auto& r : p["runs"]) {
+    LUMAMBA_CHECK_INPUT(r.IsMap(), "{}: each run must be a mapping", where);
+    check_keys(r, kPretrainRunKeys, where + " run");
+    PretrainRun run;
+    LUMAMBA_CHECK_INPUT(r["name"] && r["config"], "{}: a run needs 'name' and 'config'", where);
+    run.name = as_string(r["name"], "name", where);
+    LUMAMBA_CHECK_INPUT(std::regex_match(run.name, std::regex("[A-Za-z0-9_.-]+")) && run.name != "scratch" &&
+                            names.insert(run.name).second,
+                        "{}: run name '{}' must be unique, not 'scratch', and use only letters, digits, _ . -", where,
+                        run.name);
+    run.config = substitute(as_string(r["config"], "config", where), vars, where);
+    run.overrides = as_list(r["overrides"], "overrides", where);
+    plan.runs.push_back(run);
+  }
+  return plan;
 }
 
 }  // namespace
@@ -173,6 +217,11 @@ BenchmarkSuite load_benchmark_suite(const std::string& path, bool quick,
       suite.inits[name] = substitute(as_string(kv.second, "inits." + name, path), vars, path);
     }
   }
+  if (top["pretrain"]) suite.pretrain = parse_pretrain(top, quick, vars, path);
+  for (const auto& run : suite.pretrain.runs) {
+    LUMAMBA_CHECK_INPUT(!suite.inits.count(run.name), "{}: '{}' is both an init and a pretraining run", path, run.name);
+  }
+  if (top["linear_probe"]) suite.linear_probe = top["linear_probe"].as<bool>();
   if (top["finetune"]) suite.finetune = substitute(as_string(top["finetune"], "finetune", path), vars, path);
   suite.finetune_overrides = as_list(top["finetune_overrides"], "finetune_overrides", path);
   if (top["baseline"]) {
@@ -257,7 +306,8 @@ TaskRecordings find_task_recordings(const BenchmarkSuite& suite, const Benchmark
   }
   LUMAMBA_CHECK_INPUT(out.n_files > 0, "task {}: no file under [{}] matches '{}'", task.name,
                       fmt::join(suite.data_roots, ", "), task.files);
-  for (const char* split : {"train", "test"}) {
+  for (const auto& [split, range] : task.splits.ranges) {
+    if (split == "val") continue;  // a task may validate on none (fine-tuning then holds out train windows)
     LUMAMBA_CHECK_INPUT(out.files_per_split[split] > 0, "task {}: no recording in split '{}' ({} files found)",
                         task.name, split, out.n_files);
   }
@@ -390,6 +440,105 @@ void write_task_plot(const fs::path& path, const json& task) {
   write_text_file_atomic(path.string(), svg_interval_plot(categories, series, options, -0.2, 1.0));
 }
 
+// One windows file made by preprocessing (reused when its preprocess.json records the same
+// settings): returns that summary JSON. `settings` fingerprints the preset and the recordings.
+json preprocess_unit(const std::string& label, const std::string& input, const preprocess::PreprocessPreset& preset,
+                     const std::string& h5, const fs::path& summary_path, const std::string& settings,
+                     int64_t jobs) {
+  json pre = finished(summary_path, settings);
+  if (!pre.is_null() && fs::exists(h5)) return pre;
+  log::info("== {}: preprocess ({})", label, preset.name);
+  const auto recordings = preprocess::discover_recordings(input, preset);
+  preprocess::BuildOptions build;
+  build.output_path = h5;
+  build.n_jobs = static_cast<int>(jobs);
+  const auto summary = preprocess::build_window_dataset(recordings, preset, build);
+  for (const auto& [file, reason] : summary.failures) log::error("{}", reason);
+  if (!summary.failures.empty()) {
+    log::error("{}: {} of {} recordings failed (listed above and in {})", label, summary.failures.size(),
+               recordings.size(), summary_path.string());
+  }
+  LUMAMBA_CHECK_INPUT(summary.n_windows > 0, "{}: preprocessing made no windows", label);
+  pre = json::parse(preprocess::summary_to_json(summary));
+  pre["settings"] = settings;
+  std::map<std::string, int64_t> per_split;
+  for (const auto& job : recordings) ++per_split[job.split];
+  pre["recordings_per_split"] = per_split;
+  write_text_file_atomic(summary_path.string(), pre.dump(2) + "\n");
+  return pre;
+}
+
+// A fine-tuning variant: its init checkpoint ("" = scratch), extra overrides and a fingerprint of
+// where the init came from (a redone pretraining run must redo the fine-tuning runs from it).
+struct Variant {
+  std::string name, init;
+  std::vector<std::string> overrides;
+  std::string init_settings;
+};
+
+// The suite's pretraining: corpus files, then each run (resumed when interrupted). Returns one
+// variant per run, its init the run's best checkpoint.
+std::vector<Variant> run_pretraining(const BenchmarkSuite& suite, const PretrainPlan& plan, const fs::path& out,
+                                     Progress& progress, json& results, double& total_wall) {
+  std::vector<Variant> variants;
+  if (plan.runs.empty()) return variants;
+  const fs::path dir = out / "pretrain";
+  fs::create_directories(dir);
+  json pj{{"corpus", json::array()}, {"runs", json::array()}};
+  const auto rec = find_task_recordings(suite, plan.corpus);
+  const auto manifest = (dir / "manifest.csv").string();
+  write_text_file_atomic(manifest, rec.manifest_csv);
+  std::vector<std::string> files;
+  std::string corpus_settings;
+  for (const auto& name : plan.presets) {
+    auto preset = preprocess::preset_from_name_or_file(name);
+    preprocess::apply_preset_overrides(preset, plan.corpus.preprocess_overrides);
+    const auto h5 = (dir / (preset.name + ".h5")).string();
+    const auto settings = fingerprint(preprocess::preset_to_json(preset) + "\n" + rec.manifest_csv);
+    const auto pre = preprocess_unit("pretraining corpus", manifest, preset, h5, dir / (preset.name + ".json"),
+                                     settings, suite.preprocess_jobs);
+    total_wall += pre["wall_s"].get<double>();
+    pj["corpus"].push_back({{"preset", preset.name}, {"file", h5}, {"recordings", rec.files_per_split},
+                            {"windows", pre["windows"]}, {"failed", pre["failed"]}, {"wall_s", pre["wall_s"]}});
+    files.push_back(h5);
+    corpus_settings += settings;
+    progress.advance(1, fmt::format("pretraining corpus: {}", preset.name));
+  }
+  for (const auto& run : plan.runs) {
+    const fs::path run_dir = dir / run.name;
+    auto flat = train::FlatConfig::from_yaml(read_text_file(run.config), run.config);
+    for (const auto& kv : run.overrides) flat.apply_override(kv, true);
+    flat.set("data", fmt::format("{}", fmt::join(files, ",")));
+    const auto settings = fingerprint(corpus_settings + "\n" + flat.to_yaml());
+    json r = finished(run_dir / "result.json", settings);
+    if (r.is_null()) {
+      const bool same = fs::exists(run_dir / "settings.txt") &&
+                        read_text_file((run_dir / "settings.txt").string()) == settings;
+      if (!same) {
+        fs::remove_all(run_dir);
+        fs::create_directories(run_dir);
+        write_text_file_atomic((run_dir / "settings.txt").string(), settings);
+      }
+      const bool resume = same && fs::exists(train::training_state_path((run_dir / "checkpoints").string()));
+      log::info("== pretrain {}{} -> {}", run.name, resume ? " (resuming)" : "", run_dir.string());
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto result = train::run_pretrain(train::pretrain_config(flat), flat, run_dir.string(), resume);
+      LUMAMBA_CHECK_INPUT(result.has_best, "pretraining run {}: no validated checkpoint", run.name);
+      r = {{"settings", settings},       {"name", run.name},
+           {"steps", result.steps},      {"best_val_loss", result.best_val_loss},
+           {"checkpoint", result.best_checkpoint},
+           {"wall_s", seconds_since(t0)}};  // of the invocation that finished the run
+      write_text_file_atomic((run_dir / "result.json").string(), r.dump(2) + "\n");
+    }
+    total_wall += r["wall_s"].get<double>();
+    pj["runs"].push_back(r);
+    variants.push_back({run.name, r["checkpoint"].get<std::string>(), {}, settings});
+    progress.advance(1, fmt::format("pretrain {}", run.name));
+  }
+  results["pretrain"] = pj;
+  return variants;
+}
+
 std::string markdown_table(const json& results) {
   std::string md = fmt::format("# Benchmark `{}`{}\n\n{}\n\nMachine: {}. Test windows of held-out subjects; "
                                "mean ± sample std over seeds; the baseline is deterministic.\n\n",
@@ -435,6 +584,18 @@ std::string markdown_table(const json& results) {
                       t.value("left_out", 0), t["preprocess"]["failed"].get<int64_t>(),
                       t["preprocess"]["windows_per_label"].dump(), fmt_duration(t["preprocess"]["wall_s"].get<double>()));
   }
+  if (results.contains("pretrain")) {
+    md += "\nPretraining (its best checkpoints are the init variants of the same name):\n\n";
+    for (const auto& c : results["pretrain"]["corpus"]) {
+      md += fmt::format("- corpus `{}`: recordings {}, windows {}, failed {}\n", c["preset"].get<std::string>(),
+                        c["recordings"].dump(), c["windows"].dump(), c["failed"].dump());
+    }
+    for (const auto& r : results["pretrain"]["runs"]) {
+      md += fmt::format("- run `{}`: {} steps, best validation loss {:.4f}, {}\n", r["name"].get<std::string>(),
+                        r["steps"].get<int64_t>(), r["best_val_loss"].get<double>(),
+                        fmt_duration(r["wall_s"].get<double>()));
+    }
+  }
   md += fmt::format("\nTotal wall time of the units (summed over sessions): {}.\n",
                     fmt_duration(results["wall_s"].get<double>()));
   return md;
@@ -451,8 +612,6 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
   for (const auto& [name, path] : suite.inits) {
     LUMAMBA_CHECK_INPUT(fs::exists(path), "{}: init '{}': no checkpoint at '{}'", suite.source, name, path);
   }
-  std::vector<std::pair<std::string, std::string>> variants = {{"scratch", ""}};
-  for (const auto& kv : suite.inits) variants.push_back(kv);
   std::vector<const BenchmarkTask*> tasks;
   for (const auto& t : suite.tasks) {
     if (options.only_tasks.empty() ||
@@ -463,7 +622,28 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
   const fs::path out(options.output_dir);
   const OutputLock lock(out.string());  // one benchmark per output folder
 
-  const int64_t runs_per_task = static_cast<int64_t>(variants.size() * suite.seeds.size());
+  // Variant names, and the pretraining runs that selected variants need.
+  std::vector<std::string> all_variants = {"scratch"};
+  for (const auto& kv : suite.inits) all_variants.push_back(kv.first);
+  for (const auto& run : suite.pretrain.runs) all_variants.push_back(run.name);
+  if (suite.linear_probe) {
+    for (size_t i = 0, n = all_variants.size(); i < n; ++i) all_variants.push_back(all_variants[i] + "_probe");
+  }
+  const auto selected = [&](const std::string& variant) {
+    return options.only_variants.empty() ||
+           std::find(options.only_variants.begin(), options.only_variants.end(), variant) != options.only_variants.end();
+  };
+  for (const auto& v : options.only_variants) {
+    LUMAMBA_CHECK_INPUT(std::find(all_variants.begin(), all_variants.end(), v) != all_variants.end(),
+                        "{}: no variant '{}' (the suite has: {})", suite.source, v, fmt::join(all_variants, ", "));
+  }
+  PretrainPlan pretrain = suite.pretrain;
+  pretrain.runs.clear();
+  for (const auto& run : suite.pretrain.runs) {
+    if (selected(run.name) || selected(run.name + "_probe")) pretrain.runs.push_back(run);
+  }
+  const auto n_variants = static_cast<int64_t>(std::count_if(all_variants.begin(), all_variants.end(), selected));
+  const int64_t runs_per_task = n_variants * static_cast<int64_t>(suite.seeds.size());
   if (options.dry_run) {
     json plan = json::array();
     for (const auto* t : tasks) {
@@ -481,15 +661,44 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
       log::info("task {}: recordings per split {}, {} fine-tuning runs", t->name, j["recordings"].dump(), runs_per_task);
       plan.push_back(j);
     }
+    if (!pretrain.runs.empty()) {
+      const auto rec = find_task_recordings(suite, pretrain.corpus);
+      log::info("pretraining: corpus of {} recordings ({} left out) in {} file(s), runs: {}", rec.files_per_split.at("train"),
+                rec.n_left_out, pretrain.presets.size(), pretrain.runs.size());
+      plan.push_back({{"pretrain", {{"recordings", rec.files_per_split}, {"left_out", rec.n_left_out},
+                                    {"runs", pretrain.runs.size()}}}});
+    }
     return plan.dump(2);
   }
 
   // Units: preprocess + baseline + runs, per task; the ETA assumes the remaining units take as long
   // as those done in this invocation (fine-tuning dominates).
-  Progress progress("units", static_cast<int64_t>(tasks.size()) * (2 + runs_per_task));
+  const auto n_pretrain_units =
+      static_cast<int64_t>(pretrain.runs.empty() ? 0 : pretrain.presets.size() + pretrain.runs.size());
+  Progress progress("units", n_pretrain_units + static_cast<int64_t>(tasks.size()) * (2 + runs_per_task));
   json results{{"suite", suite.name}, {"description", suite.description}, {"source", suite.source},
                {"quick", suite.quick}, {"machine", machine_description()}, {"seeds", suite.seeds}, {"tasks", json::array()}};
   double total_wall = 0;
+
+  // Variants: scratch, the given checkpoints, the suite's pretraining runs; each also as a linear
+  // probe (frozen encoder) when asked.
+  std::vector<Variant> variants = {{"scratch", "", {}, ""}};
+  for (const auto& [name, path] : suite.inits) {
+    variants.push_back({name, path, {}, fmt::format("{} {}", fs::file_size(path),
+                                                    fs::last_write_time(path).time_since_epoch().count())});
+  }
+  for (auto& v : run_pretraining(suite, pretrain, out, progress, results, total_wall)) variants.push_back(std::move(v));
+  if (suite.linear_probe) {
+    const size_t n = variants.size();
+    for (size_t i = 0; i < n; ++i) {
+      Variant probe = variants[i];
+      probe.name += "_probe";
+      probe.overrides.push_back("train.mode=linear_probe");
+      variants.push_back(probe);
+    }
+  }
+  variants.erase(std::remove_if(variants.begin(), variants.end(), [&](const Variant& v) { return !selected(v.name); }),
+                 variants.end());
   for (const auto* task : tasks) {
     const fs::path dir = out / task->name;
     fs::create_directories(dir);
@@ -508,32 +717,9 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
       }
       const auto h5 = (dir / "windows.h5").string();
       const auto pre_settings = fingerprint(preprocess::preset_to_json(preset) + "\n" + recordings_text);
-      json pre = finished(dir / "preprocess.json", pre_settings);
-      if (pre.is_null() || !fs::exists(h5)) {
-        log::info("== {}: preprocess ({})", task->name, preset.name);
-        const auto jobs = preprocess::discover_recordings(input, preset);
-        if (!tj.contains("recordings")) {
-          std::map<std::string, int64_t> per_split;
-          for (const auto& job : jobs) ++per_split[job.split];
-          tj["recordings"] = per_split;
-        }
-        preprocess::BuildOptions build;
-        build.output_path = h5;
-        build.n_jobs = static_cast<int>(suite.preprocess_jobs);
-        const auto summary = preprocess::build_window_dataset(jobs, preset, build);
-        for (const auto& [file, reason] : summary.failures) log::error("{}", reason);
-        if (!summary.failures.empty()) {
-          log::error("task {}: {} of {} recordings failed (listed above and in {}/preprocess.json)", task->name,
-                     summary.failures.size(), jobs.size(), dir.string());
-        }
-        LUMAMBA_CHECK_INPUT(summary.n_windows > 0, "task {}: preprocessing made no windows", task->name);
-        pre = json::parse(preprocess::summary_to_json(summary));
-        pre["settings"] = pre_settings;
-        pre["recordings_per_split"] = tj["recordings"];
-        write_text_file_atomic((dir / "preprocess.json").string(), pre.dump(2) + "\n");
-      } else if (!tj.contains("recordings")) {
-        tj["recordings"] = pre["recordings_per_split"];
-      }
+      const json pre = preprocess_unit("task " + task->name, input, preset, h5, dir / "preprocess.json", pre_settings,
+                                       suite.preprocess_jobs);
+      if (!tj.contains("recordings")) tj["recordings"] = pre["recordings_per_split"];
       tj["preprocess"] = pre;
       total_wall += pre["wall_s"].get<double>();
       progress.advance(1, fmt::format("{}: preprocessed", task->name));
@@ -572,18 +758,20 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
       progress.advance(1, fmt::format("{}: baseline", task->name));
 
       // 3. Fine-tuning runs.
-      for (const auto& [variant, init] : variants) {
+      for (const auto& v : variants) {
+        const auto& variant = v.name;
         json runs = json::array();
         for (const int64_t seed : suite.seeds) {
           const fs::path run_dir = dir / variant / fmt::format("seed_{}", seed);
           auto flat = train::FlatConfig::from_yaml(read_text_file(task->finetune), task->finetune);
           for (const auto& kv : suite.finetune_overrides) flat.apply_override(kv, true);
           for (const auto& kv : task->finetune_overrides) flat.apply_override(kv, true);
+          for (const auto& kv : v.overrides) flat.apply_override(kv, true);
           flat.set("data", h5);
           flat.set("out", run_dir.string());
           flat.set("train.seed", std::to_string(seed));
-          if (!init.empty()) flat.set("init", init);
-          const auto run_settings = fingerprint(pre_settings + "\n" + flat.to_yaml());
+          if (!v.init.empty()) flat.set("init", v.init);
+          const auto run_settings = fingerprint(pre_settings + "\n" + flat.to_yaml() + "\n" + v.init_settings);
           json r = finished(run_dir / "result.json", run_settings);
           if (r.is_null()) {
             // A run dir made with other settings would be resumed into a mix: start it afresh.
@@ -617,7 +805,7 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
           runs.push_back(r);
           progress.advance(1, fmt::format("{}: {} seed {}", task->name, variant, seed));
         }
-        tj["variants"][variant] = {{"init", init}, {"runs", runs}, {"summary", summarise_runs(runs)}};
+        tj["variants"][variant] = {{"init", v.init}, {"runs", runs}, {"summary", summarise_runs(runs)}};
       }
       write_task_plot(out / (task->name + ".svg"), tj);
     } catch (const InputError& e) {

@@ -17,6 +17,7 @@
 
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
+#include "lumamba/core/key_value.h"
 
 namespace lumamba::model {
 namespace {
@@ -262,10 +263,8 @@ std::string options_to_json(const LuMambaOptions& o) {
 
 void apply_overrides(LuMambaOptions& options, const std::vector<std::string>& key_values) {
   for (const auto& kv : key_values) {
-    const auto eq = kv.find('=');
-    LUMAMBA_CHECK_INPUT(eq != std::string::npos && eq > 0, "override '{}' is not key=value", kv);
-    const std::string key = kv.substr(0, eq);
-    const json value = yaml_to_json(YAML::Load(kv.substr(eq + 1)));
+    const auto [key, text] = split_key_value(kv);
+    const json value = yaml_to_json(YAML::Load(text));
     LUMAMBA_CHECK_INPUT(apply_key(options, key, value, "override") && !kInformationalKeys.count(key),
                         "unknown config key in override '{}'", kv);
   }

@@ -27,9 +27,10 @@ torch::ScalarType to_scalar_type(io::DType t) {
   throw InternalError("unhandled dtype");
 }
 
-// Heads that a config may legitimately not build.
+// Heads that a config may legitimately not build; head_norm (the classification head's input
+// BatchNorm, `model.head_norm: batch`) belongs to the head: a pretraining model has none.
 bool is_head_tensor(const std::string& name) {
-  for (const char* prefix : {"classifier.", "decoder_head.", "channel_emb."}) {
+  for (const char* prefix : {"classifier.", "decoder_head.", "channel_emb.", "head_norm."}) {
     if (name.rfind(prefix, 0) == 0) return true;
   }
   return false;

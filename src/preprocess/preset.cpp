@@ -13,6 +13,7 @@
 
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
+#include "lumamba/core/key_value.h"
 
 namespace lumamba::tables {
 extern const char kPresetTuab[], kPresetTuar[], kPresetTusl[], kPresetTueg[], kPresetGeneric[], kPresetEvents[];
@@ -124,15 +125,14 @@ PreprocessPreset preset_from_text(const std::string& text, const std::string& so
 
 void apply_preset_overrides(PreprocessPreset& preset, const std::vector<std::string>& key_values) {
   for (const auto& kv : key_values) {
-    const auto eq = kv.find('=');
-    LUMAMBA_CHECK_INPUT(eq != std::string::npos && eq > 0, "override '{}' is not key=value", kv);
+    const auto [key, text] = split_key_value(kv);
     YAML::Node value;
     try {
-      value = YAML::Load(kv.substr(eq + 1));
+      value = YAML::Load(text);
     } catch (const std::exception& e) {
       throw InputError(fmt::format("override '{}': {}", kv, e.what()));
     }
-    LUMAMBA_CHECK_INPUT(apply_key(preset, kv.substr(0, eq), value, "override"), "unknown preset key in override '{}'",
+    LUMAMBA_CHECK_INPUT(apply_key(preset, key, value, "override"), "unknown preset key in override '{}'",
                         kv);
   }
   validate(preset);

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "lumamba/core/error.h"
+#include "lumamba/core/key_value.h"
 
 namespace lumamba::train {
 namespace {
@@ -49,12 +50,10 @@ FlatConfig FlatConfig::from_yaml(const std::string& text, const std::string& sou
 }
 
 void FlatConfig::apply_override(const std::string& key_value, bool allow_new) {
-  const auto eq = key_value.find('=');
-  LUMAMBA_CHECK_INPUT(eq != std::string::npos && eq > 0, "override '{}' must look like key=value", key_value);
-  const auto key = key_value.substr(0, eq);
+  const auto [key, value] = split_key_value(key_value);
   LUMAMBA_CHECK_INPUT(allow_new || values_.count(key), "override '{}': unknown key '{}' in {} (known keys: see "
                       "the preset file)", key_value, key, source_);
-  values_[key] = key_value.substr(eq + 1);
+  values_[key] = value;
 }
 
 const std::string* FlatConfig::find(const std::string& key) const {

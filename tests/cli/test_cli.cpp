@@ -376,7 +376,8 @@ TEST(CliKillResume, KillsAtChosenRenamesResumeToTheStraightRun) {
   std::filesystem::remove_all(dir);
 }
 
-// The CI variant of the eegmmidb suite (bundled S001 runs, 30 steps per run): every unit runs,
+// The CI variant of the eegmmidb suite (bundled S001 runs, a 10-step pretraining, 30 steps per
+// fine-tuning run): every unit runs,
 // the results hold the baseline and the model per task with sane numbers, and a second invocation
 // reuses every finished unit instead of redoing it.
 TEST(CliBenchmark, QuickSuiteRunsReportsAndResumes) {
@@ -407,7 +408,18 @@ TEST(CliBenchmark, QuickSuiteRunsReportsAndResumes) {
     EXPECT_EQ(predicted, base["n"].get<int64_t>()) << name;
     EXPECT_TRUE(std::filesystem::exists(dir / (name + ".svg"))) << name;
   }
+  // The quick variant pretrains one objective (10 steps) and fine-tunes each task from it too.
+  ASSERT_EQ(results["pretrain"]["runs"].size(), 1u);
+  EXPECT_EQ(results["pretrain"]["runs"][0]["steps"], 10);
+  EXPECT_GT(results["pretrain"]["corpus"][0]["windows"].get<int64_t>(), 0);
+  for (const auto& t : results["tasks"]) {
+    const auto& mixed = t["variants"]["mixed"];
+    EXPECT_EQ(mixed["init"], results["pretrain"]["runs"][0]["checkpoint"]) << t["name"];
+    ASSERT_EQ(mixed["runs"].size(), 1u) << t["name"];
+    EXPECT_EQ(mixed["runs"][0]["steps"], 30) << t["name"];
+  }
   const auto md = read_text(dir / "results.md");
+  EXPECT_NE(md.find("- run `mixed`: 10 steps"), std::string::npos) << md;
   EXPECT_NE(md.find("| imagined_left_right | band power + LR |"), std::string::npos) << md;
   EXPECT_NE(md.find("| executed_left_right | LuMamba scratch (1 seed) |"), std::string::npos) << md;
 

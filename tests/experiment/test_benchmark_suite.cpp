@@ -64,6 +64,49 @@ TEST(BenchmarkSuite, EegmmidbSuiteAndItsQuickVariant) {
     EXPECT_EQ(t.splits.split_of("S001R07"), "val") << t.name;
     EXPECT_EQ(t.splits.split_of("S001R11"), "test") << t.name;
   }
+
+  // Pretraining: the three objectives on the training subjects only, each also as a linear probe;
+  // the quick variant pretrains one objective for 10 steps on the bundled runs, without probes.
+  ASSERT_EQ(full.pretrain.runs.size(), 3u);
+  EXPECT_EQ(full.pretrain.runs[2].name, "mixed");
+  EXPECT_EQ(full.pretrain.runs[2].config, "configs/pretrain/mixed.yaml");
+  EXPECT_EQ(full.pretrain.presets.size(), 2u);
+  EXPECT_EQ(full.pretrain.corpus.splits.split_of("S079"), "train");
+  for (const char* held_out : {"S080", "S090", "S100"}) EXPECT_EQ(full.pretrain.corpus.splits.split_of(held_out), "");
+  EXPECT_TRUE(full.linear_probe);
+  ASSERT_EQ(quick.pretrain.runs.size(), 1u);
+  EXPECT_EQ(quick.pretrain.runs[0].overrides.front(), "train.max_steps=10");
+  EXPECT_EQ(quick.pretrain.corpus.splits.split_of("S001R13"), "train");
+  EXPECT_FALSE(quick.linear_probe);
+}
+
+TEST(BenchmarkSuite, PretrainSectionErrorsNameTheKey) {
+  const auto dir = fresh_scratch_dir("suite_bad_pretrain");
+  const auto message = [&](const std::string& pretrain, const std::string& extra = "") {
+    std::ofstream(dir / "s.yaml") << "finetune: f.yaml\nsubject_pattern: '(S\\d{3})'\ndata_roots: [.]\n" << extra
+                                  << "tasks: [{name: a, input: x}]\npretrain: " << pretrain << "\n";
+    try {
+      load_benchmark_suite((dir / "s.yaml").string(), false);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string corpus = "files: 'x', subjects: [S001, S002], preprocess: [p.yaml]";
+  EXPECT_EQ(message("{" + corpus + ", runs: [{name: m, config: c.yaml}]}"), "no error");
+  EXPECT_NE(message("{" + corpus + "}").find("'runs'"), std::string::npos);
+  EXPECT_NE(message("{" + corpus + ", runs: [{name: scratch, config: c.yaml}]}").find("'scratch'"), std::string::npos);
+  EXPECT_NE(message("{" + corpus + ", runs: [{name: m, config: c.yaml}, {name: m, config: d.yaml}]}").find("unique"),
+            std::string::npos);
+  EXPECT_NE(message("{" + corpus + ", runs: [{name: m, config: c.yaml, steps: 3}]}").find("unknown key 'steps'"),
+            std::string::npos);
+  EXPECT_NE(message("{files: 'x', subjects: [S002, S001], preprocess: [p.yaml], runs: [{name: m, config: c.yaml}]}")
+                .find("first <= last"),
+            std::string::npos);
+  EXPECT_NE(message("{" + corpus + ", runs: [{name: m, config: c.yaml}]}", "inits: {m: w.safetensors}\n")
+                .find("both an init and a pretraining run"),
+            std::string::npos);
+  fs::remove_all(dir);
 }
 
 TEST(BenchmarkSuite, BadSuitesAreClearErrors) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <set>
 
 #include "lumamba/core/error.h"
 #include "lumamba/model/lumamba.h"
@@ -85,6 +86,21 @@ TEST(Weights, NonFiniteTensorIsRefusedNamingFileAndTensor) {
   EXPECT_TRUE(throws_input_error_containing([&] { model::load_state_dict(*net, {&file}); },
                                             {"weights_nan.safetensors", "mamba_blocks.0.mamba_fwd.D", "2 non-finite"}));
   std::remove(path.c_str());
+}
+
+// Fine-tuning from pretrained weights with the head's BatchNorm (`head_norm: batch`, the eegmmidb
+// preset): a pretraining model has no head_norm, so it starts fresh like the classifier. It was
+// reported as missing, so no run with head_norm could start from a pretrained encoder.
+TEST(Weights, EncoderOnlyLoadLeavesHeadNormAndClassifierFresh) {
+  auto weights = open_golden("weights.safetensors");
+  LuMamba net(LuMambaOptions().num_classes(2).classifier_option("mamba").head_norm("batch"));
+  const auto report = model::load_state_dict(*net, {&weights}, model::LoadMode::kEncoderOnly);
+  EXPECT_EQ(report.loaded.size(), 117u);  // 151 − the heads: classifier 9, decoder_head 24, channel_emb 1
+  const auto fresh = std::set<std::string>(report.fresh.begin(), report.fresh.end());
+  for (const char* name : {"head_norm.weight", "head_norm.running_mean", "classifier.fc1.weight"}) {
+    EXPECT_TRUE(fresh.count(name)) << name;
+  }
+  EXPECT_TRUE(torch::equal(net->mask_token, model::to_torch(weights.at("mask_token"))));
 }
 
 TEST(Weights, LightningModelPrefixIsAccepted) {

@@ -3,9 +3,10 @@
 // and from every listed `init=` checkpoint → test metrics; then results.json, results.md (mean ± std
 // over seeds with the baseline's row) and one SVG per task. Suites live in configs/benchmark/.
 //
-// Layout of OUT/: results.json, results.md, <task>.svg, and per task <task>/manifest.csv,
-// windows.h5 (+ .parts/), preprocess.json, baseline.json, baseline_predictions.csv,
-// <variant>/seed_<s>/ (a fine-tuning run) with result.json written when it has finished.
+// Layout of OUT/: results.json, results.md, <task>.svg; pretrain/ (manifest.csv, <preset>.h5 +
+// <preset>.json per corpus file, <run>/ a pretraining run with result.json when finished); and per
+// task <task>/manifest.csv, windows.h5 (+ .parts/), preprocess.json, baseline.json,
+// baseline_predictions.csv, <variant>/seed_<s>/ (a fine-tuning run) with result.json when finished.
 // Resumable: a finished preprocess/baseline/run (its JSON exists and records the same settings) is
 // not redone; an interrupted fine-tuning run continues from its last checkpoint.
 #pragma once
@@ -41,12 +42,30 @@ struct BenchmarkTask {
   std::vector<std::string> finetune_overrides;    ///< key=value, after the suite's
 };
 
+/// One pretraining run of a suite; its best checkpoint becomes an init variant of the same name.
+struct PretrainRun {
+  std::string name;
+  std::string config;                  ///< configs/pretrain/*.yaml
+  std::vector<std::string> overrides;  ///< key=value
+};
+
+/// Pretraining inside a suite: an unlabelled corpus (recordings chosen like a task's: `files` under
+/// the suite's data_roots, subjects in `corpus.splits.train`; one windows file per preset, e.g. all
+/// channels and a 10-20 subset) and the runs that pretrain on all of its files.
+struct PretrainPlan {
+  BenchmarkTask corpus;               ///< files, subject_pattern, splits (train only)
+  std::vector<std::string> presets;   ///< preprocessing presets, one windows file each
+  std::vector<PretrainRun> runs;      ///< empty = no pretraining
+};
+
 struct BenchmarkSuite {
   std::string name, description, source;
   bool quick = false;  ///< read with its `quick:` section
   std::vector<std::string> data_roots;
   std::vector<int64_t> seeds = {1, 2, 3};
   std::map<std::string, std::string> inits;  ///< variant name → checkpoint ("scratch" always runs first)
+  PretrainPlan pretrain;                     ///< its runs are init variants after `inits`
+  bool linear_probe = false;                 ///< also each variant with a frozen encoder ("<variant>_probe")
   std::string finetune;                      ///< fine-tuning preset (configs/finetune/*.yaml); tasks may set their own
   std::vector<std::string> finetune_overrides;
   double baseline_c = 1.0;
@@ -73,6 +92,9 @@ TaskRecordings find_task_recordings(const BenchmarkSuite& suite, const Benchmark
 struct BenchmarkOptions {
   std::string output_dir;
   std::vector<std::string> only_tasks;  ///< empty = all
+  /// Only these variants (scratch, an init, a pretraining run, `<variant>_probe`); empty = all. A
+  /// pretraining run is done only when one of its variants is selected.
+  std::vector<std::string> only_variants;
   bool dry_run = false;                 ///< list tasks, recordings per split and runs; run nothing
 };
 

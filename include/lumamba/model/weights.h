@@ -36,7 +36,7 @@ struct LoadReport {
 };
 
 /// kStrict: every module tensor must be in the files. kEncoderOnly (fine-tuning from pretrained
-/// weights): head tensors (classifier.*, decoder_head.*, channel_emb.*) of the files are ignored
+/// weights): head tensors (classifier.*, decoder_head.*, channel_emb.*, head_norm.*) of the files are ignored
 /// and the module's heads keep their fresh initialisation; the encoder must be complete.
 enum class LoadMode { kStrict, kEncoderOnly };
 
