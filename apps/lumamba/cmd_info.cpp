@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "lumamba/io/safetensors.h"
+#include "lumamba/io/shipped_models.h"
 #include "lumamba/model/flops.h"
 #include "lumamba/model/lumamba.h"
 #include "lumamba/model/runtime.h"
@@ -29,7 +30,7 @@ int run_info(const InfoArgs& args) {
   apply_common(args.common);
   model::LuMambaOptions options;
   compat::optional<io::SafetensorsFile> weights;
-  if (!args.weights_path.empty()) weights = io::SafetensorsFile::open(args.weights_path);
+  if (!args.weights_path.empty()) weights = io::SafetensorsFile::open(io::resolve_checkpoint(args.weights_path));
   if (!args.config_path.empty()) options = model::options_from_file(args.config_path);
   else if (weights && model::has_config(*weights)) options = model::config_from_checkpoint(*weights);
   model::apply_overrides(options, args.overrides);

@@ -29,6 +29,7 @@ void add_finetune(CLI::App& app, RunFn& run);
 void add_pretrain(CLI::App& app, RunFn& run);
 void add_evaluate(CLI::App& app, RunFn& run);
 void add_baseline(CLI::App& app, RunFn& run);
+void add_probe(CLI::App& app, RunFn& run);
 void add_predict(CLI::App& app, RunFn& run);
 void add_embed(CLI::App& app, RunFn& run);
 void add_benchmark(CLI::App& app, RunFn& run);

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   lumamba::cli::add_finetune(app, run);
   lumamba::cli::add_evaluate(app, run);
   lumamba::cli::add_baseline(app, run);
+  lumamba::cli::add_probe(app, run);
   lumamba::cli::add_predict(app, run);
   lumamba::cli::add_embed(app, run);
   lumamba::cli::add_benchmark(app, run);

@@ -367,4 +367,84 @@ std::string svg_interval_plot(const std::vector<std::string>& categories, const 
   return svg;
 }
 
+std::string svg_scatter_plot(const std::vector<PlotSeries>& series, const PlotOptions& options) {
+  double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo, y_lo = x_lo, y_hi = -x_lo;
+  for (const auto& s : series) {
+    LUMAMBA_CHECK_INPUT(s.x.size() == s.y.size(), "scatter plot series '{}': {} x and {} y values", s.name,
+                        s.x.size(), s.y.size());
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
+      x_lo = std::min(x_lo, s.x[i]);
+      x_hi = std::max(x_hi, s.x[i]);
+      y_lo = std::min(y_lo, s.y[i]);
+      y_hi = std::max(y_hi, s.y[i]);
+    }
+  }
+  LUMAMBA_CHECK_INPUT(std::isfinite(x_lo), "scatter plot '{}': no finite point", options.title);
+  const auto pad = [](double& lo, double& hi) {
+    const double span = hi > lo ? hi - lo : 1.0;
+    lo -= 0.05 * span;
+    hi += 0.05 * span;
+  };
+  pad(x_lo, x_hi);
+  pad(y_lo, y_hi);
+  const double width = options.width_px, height = options.height_px;
+  double legend_width = 0.0;
+  for (const auto& s : series) legend_width = std::max(legend_width, 7.0 * static_cast<double>(s.name.size()) + 34);
+  const double left = kMarginLeft, right = width - kMarginRight - legend_width - 10;
+  const double top = kMarginTop, bottom = height - kMarginBottom;
+  const auto sx = [&](double x) { return left + (x - x_lo) / (x_hi - x_lo) * (right - left); };
+  const auto sy = [&](double y) { return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top); };
+  std::string svg = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+      "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
+      "<text class=\"title\" x=\"{2:.1f}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" "
+      "font-weight=\"bold\">{3}</text>\n",
+      options.width_px, options.height_px, width / 2, escape_xml(options.title));
+  if (!options.note.empty()) {
+    svg += fmt::format("<text class=\"note\" x=\"{:.1f}\" y=\"40\" text-anchor=\"middle\" font-size=\"11\" "
+                       "fill=\"#555\">{}</text>\n", width / 2, escape_xml(options.note));
+  }
+  svg += fmt::format("<g class=\"axes\">\n<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" "
+                     "fill=\"none\" stroke=\"#000\"/>\n", left, top, right - left, bottom - top);
+  // Five ticks per axis at evenly spaced values: projections have no natural round numbers.
+  for (int i = 0; i <= 4; ++i) {
+    const double xv = x_lo + (x_hi - x_lo) * i / 4.0, yv = y_lo + (y_hi - y_lo) * i / 4.0;
+    svg += fmt::format("<text class=\"xtick\" x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"middle\">{:.3g}</text>\n",
+                       sx(xv), bottom + 16, xv);
+    svg += fmt::format("<text class=\"ytick\" x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"end\">{:.3g}</text>\n",
+                       left - 6, sy(yv) + 4, yv);
+  }
+  svg += fmt::format("<text class=\"xlabel\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n",
+                     (left + right) / 2, height - 16, escape_xml(options.x_label));
+  svg += fmt::format("<text class=\"ylabel\" x=\"0\" y=\"0\" text-anchor=\"middle\" "
+                     "transform=\"translate(18,{:.1f}) rotate(-90)\">{}</text>\n</g>\n",
+                     (top + bottom) / 2, escape_xml(options.y_label));
+  const auto style = [](size_t k) {
+    return std::pair{kColours[k % kColours.size()], kMarkers[(k / kColours.size()) % kMarkers.size()]};
+  };
+  for (size_t k = 0; k < series.size(); ++k) {
+    const auto [colour, shape] = style(k);
+    svg += fmt::format("<g class=\"series\" data-name=\"{}\" fill-opacity=\"0.7\">\n", escape_xml(series[k].name));
+    for (size_t i = 0; i < series[k].x.size(); ++i) {
+      if (!std::isfinite(series[k].x[i]) || !std::isfinite(series[k].y[i])) continue;
+      svg += marker_svg(shape, sx(series[k].x[i]), sy(series[k].y[i]), colour, false) + "\n";
+    }
+    svg += "</g>\n";
+  }
+  svg += "<g class=\"legend\">\n";
+  for (size_t k = 0; k < series.size(); ++k) {
+    const auto [colour, shape] = style(k);
+    const double y = top + 10 + kLegendRowHeight * (static_cast<double>(k) + 0.5);
+    std::string marker = marker_svg(shape, right + 22, y, colour, false);
+    marker.replace(marker.find("class=\"marker\""), 14, "class=\"legend-marker\"");
+    svg += marker + fmt::format("\n<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", right + 34, y + 4,
+                                escape_xml(series[k].name));
+  }
+  svg += "</g>\n</svg>\n";
+  return svg;
+}
+
 }  // namespace lumamba

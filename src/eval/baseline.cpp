@@ -94,9 +94,8 @@ std::string BaselineReport::to_json() const {
   return j.dump(2);
 }
 
-namespace {
-std::pair<torch::Tensor, torch::Tensor> features_of(const data::WindowDataset& ds, const std::vector<int64_t>& windows,
-                                                    double sfreq_hz) {
+std::pair<torch::Tensor, torch::Tensor> band_power_features_of(const data::WindowDataset& ds,
+                                                               const std::vector<int64_t>& windows, double sfreq_hz) {
   std::vector<torch::Tensor> feats;
   std::vector<int64_t> y;
   for (const int64_t w : windows) {
@@ -106,14 +105,13 @@ std::pair<torch::Tensor, torch::Tensor> features_of(const data::WindowDataset& d
   }
   return {torch::cat(feats), torch::tensor(y, torch::kInt64)};
 }
-}  // namespace
 
 BaselineReport run_band_power_baseline(const data::WindowDataset& train, const std::vector<int64_t>& train_windows,
                                        const data::WindowDataset& test, const std::vector<int64_t>& test_windows,
                                        double sfreq_hz, const BaselineOptions& options) {
   LUMAMBA_CHECK_INPUT(!train_windows.empty() && !test_windows.empty(), "baseline: needs train and test windows");
-  const auto [x_train, y_train] = features_of(train, train_windows, sfreq_hz);
-  const auto [x_test, y_test] = features_of(test, test_windows, sfreq_hz);
+  const auto [x_train, y_train] = band_power_features_of(train, train_windows, sfreq_hz);
+  const auto [x_test, y_test] = band_power_features_of(test, test_windows, sfreq_hz);
   const int64_t k = std::max<int64_t>(2, std::max(train.n_classes(), test.n_classes()));
   check_option("class_weights", options.class_weights, {"none", "balanced"});
   std::vector<double> weights;

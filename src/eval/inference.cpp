@@ -13,6 +13,7 @@
 #include "lumamba/core/log.h"
 #include "lumamba/core/progress.h"
 #include "lumamba/io/safetensors.h"
+#include "lumamba/io/shipped_models.h"
 #include "lumamba/model/weights.h"
 
 namespace lumamba::eval {
@@ -41,7 +42,7 @@ LoadedModel load_model(const std::vector<std::string>& weights_paths, const std:
                        const std::vector<std::string>& overrides) {
   LUMAMBA_CHECK_INPUT(!weights_paths.empty(), "no weights given");
   std::vector<io::SafetensorsFile> files;
-  for (const auto& p : weights_paths) files.push_back(io::SafetensorsFile::open(p));
+  for (const auto& p : weights_paths) files.push_back(io::SafetensorsFile::open(io::resolve_checkpoint(p)));
   LoadedModel loaded;
   LUMAMBA_CHECK_INPUT(!config_path.empty() || model::has_config(files.front()),
                       "{}: no '{}' metadata (reference weights): pass the model config (e.g. --config "

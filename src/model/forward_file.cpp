@@ -9,6 +9,7 @@
 #include "lumamba/core/log.h"
 #include "lumamba/io/channels.h"
 #include "lumamba/io/safetensors.h"
+#include "lumamba/io/shipped_models.h"
 #include "lumamba/model/lumamba.h"
 #include "lumamba/model/weights.h"
 
@@ -38,7 +39,7 @@ std::vector<std::string> metadata_channels(const io::SafetensorsFile& file) {
 ForwardFileSummary run_forward_file(const ForwardFileRequest& req) {
   LUMAMBA_CHECK_INPUT(!req.weights_paths.empty(), "forward: --weights is required");
   std::vector<io::SafetensorsFile> weight_files;
-  for (const auto& path : req.weights_paths) weight_files.push_back(io::SafetensorsFile::open(path));
+  for (const auto& path : req.weights_paths) weight_files.push_back(io::SafetensorsFile::open(io::resolve_checkpoint(path)));
   LuMambaOptions options = req.config_path.empty() ? config_from_checkpoint(weight_files.front())
                                                    : options_from_file(req.config_path);
   apply_overrides(options, req.overrides);

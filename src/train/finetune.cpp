@@ -20,6 +20,7 @@
 #include "lumamba/core/output_lock.h"
 #include "lumamba/core/progress.h"
 #include "lumamba/io/safetensors.h"
+#include "lumamba/io/shipped_models.h"
 #include "lumamba/model/weights.h"
 
 namespace lumamba::train {
@@ -36,6 +37,7 @@ FinetuneConfig finetune_config(const FlatConfig& flat) {
   c.test_files = flat.get_list("test_data");
   c.layout = flat.get_string("layout", "");
   c.init = flat.get_string("init", "");
+  if (!c.init.empty()) c.init = io::resolve_checkpoint(c.init);  // a path or a shipped model's name
   c.init_config = flat.get_string("init_config", "");
   c.val_fraction = flat.get_double("val_fraction", c.val_fraction);
   check_range("val_fraction", c.val_fraction, 0.0, 0.9);

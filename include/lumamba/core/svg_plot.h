@@ -1,6 +1,6 @@
 // lumamba/core/svg_plot.h — a small SVG plot writer: log-log line plots for `lumamba bench
-// efficiency` (MACs, time and memory against seconds of EEG) and interval plots (mean ± std per
-// method and metric) for `lumamba benchmark`.
+// efficiency` (MACs, time and memory against seconds of EEG), interval plots (mean ± std per
+// method and metric) for `lumamba benchmark` and scatter plots of embeddings for `lumamba probe`.
 //
 // Why our own: gnuplot is not installed on our machines and Python is never a run-time dependency
 // (docs/style.md §28); the plots are a few series of ≤ 20 points on decade axes, and a runtime dependency on a
@@ -69,5 +69,11 @@ struct IntervalSeries {
 /// Throws InputError when a series' lengths differ from the categories'.
 std::string svg_interval_plot(const std::vector<std::string>& categories, const std::vector<IntervalSeries>& series,
                               const PlotOptions& options, double y_min, double y_max);
+
+/// Scatter plot on linear axes (ranges from the points, 5 % padding), small markers without lines,
+/// one colour/marker per series (7 colours × 5 shapes before they repeat), legend on the right. For
+/// 2-D projections such as PCA scores. Throws InputError when x and y lengths differ or no point is
+/// finite.
+std::string svg_scatter_plot(const std::vector<PlotSeries>& series, const PlotOptions& options);
 
 }  // namespace lumamba

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/types.h>
@@ -26,6 +27,11 @@ inline const std::vector<std::array<double, 2>> kDefaultBands = {{1, 4}, {4, 8},
 /// band, channel-major (feature c · n_bands + k).
 torch::Tensor band_power_features(const torch::Tensor& signal_uv, double sfreq_hz,
                                   const std::vector<std::array<double, 2>>& bands = kDefaultBands);
+
+/// Band-power features (N, C · n_bands) float64 of dataset windows, read one at a time (µV as stored),
+/// and their class labels (N,) int64.
+std::pair<torch::Tensor, torch::Tensor> band_power_features_of(const data::WindowDataset& dataset,
+                                                               const std::vector<int64_t>& windows, double sfreq_hz);
 
 struct LogisticRegressionModel {
   torch::Tensor mean, scale;       ///< (F,) feature standardisation (from the training features)
