@@ -36,6 +36,17 @@ TEST(OutputLock, SecondHolderFailsAtOnceNamingTheFirstPid) {
   fs::remove_all(dir);
 }
 
+// A folder the run cannot write fails before any work, as an input error (exit 1) naming it.
+// Permission bits do not stop root, which runs some CI jobs: /proc/self takes no new file from anyone.
+TEST(OutputLock, UnwritableFolderFailsAtOnceNamingIt) {
+  try {
+    OutputLock lock("/proc/self");
+    ADD_FAILURE() << "locked an unwritable folder";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("/proc/self"), std::string::npos) << e.what();
+  }
+}
+
 TEST(OutputLock, RemovesOnlyTheTemporariesOfAtomicWrites) {
   const auto dir = test::fresh_scratch_dir("output_lock_tmp");
   fs::create_directories(dir / "checkpoints" / "deeper");
