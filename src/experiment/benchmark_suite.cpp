@@ -9,10 +9,12 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -102,7 +104,7 @@ const std::set<std::string> kSuiteKeys = {"name",           "description", "vari
                                           "subject_pattern", "splits",      "preprocess",      "preprocess_overrides",
                                           "seeds",          "inits",       "finetune",        "finetune_overrides",
                                           "baseline",       "preprocess_jobs", "tasks",       "quick",
-                                          "pretrain",       "linear_probe"};
+                                          "pretrain",       "linear_probe", "few_shot"};
 const std::set<std::string> kPretrainKeys = {"files", "subjects", "preprocess", "preprocess_overrides", "runs", "quick"};
 const std::set<std::string> kPretrainRunKeys = {"name", "config", "overrides"};
 
@@ -222,6 +224,24 @@ BenchmarkSuite load_benchmark_suite(const std::string& path, bool quick,
     LUMAMBA_CHECK_INPUT(!suite.inits.count(run.name), "{}: '{}' is both an init and a pretraining run", path, run.name);
   }
   if (top["linear_probe"]) suite.linear_probe = top["linear_probe"].as<bool>();
+  if (top["few_shot"] && top["few_shot"].size() > 0) {  // `few_shot: {}` (e.g. in quick:) turns it off
+    const std::string where = path + ": few_shot";
+    LUMAMBA_CHECK_INPUT(top["few_shot"].IsMap(), "{} must be a mapping with fractions and variants", where);
+    check_keys(top["few_shot"], {"fractions", "variants"}, where);
+    for (const auto& f : as_list(top["few_shot"]["fractions"], "fractions", where)) {
+      double value = 0;
+      try {
+        value = std::stod(f);
+      } catch (const std::exception&) {
+        throw InputError(fmt::format("{}: fraction '{}' is not a number", where, f));
+      }
+      LUMAMBA_CHECK_INPUT(value > 0 && value < 1, "{}: fraction {} must be in (0, 1)", where, f);
+      suite.few_shot_fractions.push_back(value);
+    }
+    suite.few_shot_variants = as_list(top["few_shot"]["variants"], "variants", where);
+    LUMAMBA_CHECK_INPUT(!suite.few_shot_fractions.empty() && !suite.few_shot_variants.empty(),
+                        "{}: needs fractions and variants", where);
+  }
   if (top["finetune"]) suite.finetune = substitute(as_string(top["finetune"], "finetune", path), vars, path);
   suite.finetune_overrides = as_list(top["finetune_overrides"], "finetune_overrides", path);
   if (top["baseline"]) {
@@ -470,11 +490,56 @@ json preprocess_unit(const std::string& label, const std::string& input, const p
 
 // A fine-tuning variant: its init checkpoint ("" = scratch), extra overrides and a fingerprint of
 // where the init came from (a redone pretraining run must redo the fine-tuning runs from it).
+// "mixed" at 0.25 of the training subjects → "mixed_25pct".
+std::string few_shot_variant_name(const std::string& variant, double fraction) {
+  return fmt::format("{}_{}pct", variant, std::lround(fraction * 100));
+}
+
 struct Variant {
   std::string name, init;
   std::vector<std::string> overrides;
   std::string init_settings;
 };
+
+// What a pretraining run's metrics.jsonl says: mean training throughput and, at the last epoch
+// end, the validation parts of its objective beside predicting zeros; and its curves as SVG
+// (training loss per log line, validation loss per epoch end, against the step).
+json pretraining_curves(const fs::path& run_dir, const fs::path& svg_path, const std::string& name) {
+  json summary = json::object();
+  std::ifstream in(run_dir / "metrics.jsonl");
+  PlotSeries train_curve{"training loss", {}, {}, {}}, val_curve{"validation loss", {}, {}, {}};
+  double rate_sum = 0;
+  int64_t rate_n = 0;
+  json last_epoch;
+  for (std::string line; std::getline(in, line);) {
+    const json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("kind")) continue;
+    if (j["kind"] == "train") {
+      train_curve.x.push_back(j["step"].get<double>());
+      train_curve.y.push_back(j["loss"].get<double>());
+      rate_sum += j.value("samples_per_s", 0.0);
+      ++rate_n;
+    } else if (j["kind"] == "epoch" && j.contains("val_loss")) {
+      val_curve.x.push_back(j["step"].get<double>());
+      val_curve.y.push_back(j["val_loss"].get<double>());
+      last_epoch = j;
+    }
+  }
+  if (rate_n > 0) summary["windows_per_s"] = rate_sum / static_cast<double>(rate_n);
+  if (!last_epoch.is_null()) {
+    for (const char* key : {"val_loss", "val_rec_masked", "val_zero_rec_masked", "val_lejepa_pred", "val_sigreg"}) {
+      if (last_epoch.contains(key)) summary[key] = last_epoch[key];
+    }
+  }
+  if (!train_curve.x.empty()) {
+    PlotOptions options;
+    options.title = fmt::format("pretraining `{}`", name);
+    options.x_label = "optimiser step";
+    options.y_label = "loss (objective's total)";
+    write_svg_log_log_plot(svg_path.string(), {train_curve, val_curve}, options);
+  }
+  return summary;
+}
 
 // The suite's pretraining: corpus files, then each run (resumed when interrupted). Returns one
 // variant per run, its init the run's best checkpoint.
@@ -531,6 +596,7 @@ std::vector<Variant> run_pretraining(const BenchmarkSuite& suite, const Pretrain
       write_text_file_atomic((run_dir / "result.json").string(), r.dump(2) + "\n");
     }
     total_wall += r["wall_s"].get<double>();
+    r["curves"] = pretraining_curves(run_dir, out / fmt::format("pretrain_{}.svg", run.name), run.name);
     pj["runs"].push_back(r);
     variants.push_back({run.name, r["checkpoint"].get<std::string>(), {}, settings});
     progress.advance(1, fmt::format("pretrain {}", run.name));
@@ -591,9 +657,19 @@ std::string markdown_table(const json& results) {
                         c["recordings"].dump(), c["windows"].dump(), c["failed"].dump());
     }
     for (const auto& r : results["pretrain"]["runs"]) {
-      md += fmt::format("- run `{}`: {} steps, best validation loss {:.4f}, {}\n", r["name"].get<std::string>(),
-                        r["steps"].get<int64_t>(), r["best_val_loss"].get<double>(),
-                        fmt_duration(r["wall_s"].get<double>()));
+      std::string parts;
+      const json curves = r.value("curves", json::object());
+      if (curves.contains("val_rec_masked") && curves.contains("val_zero_rec_masked")) {
+        parts += fmt::format(", masked reconstruction error {:.4f} (predicting zeros {:.4f})",
+                             curves["val_rec_masked"].get<double>(), curves["val_zero_rec_masked"].get<double>());
+      }
+      if (curves.contains("val_sigreg")) parts += fmt::format(", SIGReg {:.3f}", curves["val_sigreg"].get<double>());
+      if (curves.contains("windows_per_s")) {
+        parts += fmt::format(", {:.1f} windows/s", curves["windows_per_s"].get<double>());
+      }
+      md += fmt::format("- run `{}`: {} steps, best validation loss {:.4f}{}, {} (curves: pretrain_{}.svg)\n",
+                        r["name"].get<std::string>(), r["steps"].get<int64_t>(), r["best_val_loss"].get<double>(),
+                        parts, fmt_duration(r["wall_s"].get<double>()), r["name"].get<std::string>());
     }
   }
   md += fmt::format("\nTotal wall time of the units (summed over sessions): {}.\n",
@@ -626,8 +702,23 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
   std::vector<std::string> all_variants = {"scratch"};
   for (const auto& kv : suite.inits) all_variants.push_back(kv.first);
   for (const auto& run : suite.pretrain.runs) all_variants.push_back(run.name);
+  std::map<std::string, std::string> base_of;  // derived variant → the variant whose init it uses
+  for (const auto& v : all_variants) base_of[v] = v;
+  const size_t n_base = all_variants.size();
   if (suite.linear_probe) {
-    for (size_t i = 0, n = all_variants.size(); i < n; ++i) all_variants.push_back(all_variants[i] + "_probe");
+    for (size_t i = 0; i < n_base; ++i) {
+      all_variants.push_back(all_variants[i] + "_probe");
+      base_of[all_variants.back()] = all_variants[i];
+    }
+  }
+  for (const auto& v : suite.few_shot_variants) {
+    LUMAMBA_CHECK_INPUT(std::find(all_variants.begin(), all_variants.begin() + static_cast<std::ptrdiff_t>(n_base), v) !=
+                            all_variants.begin() + static_cast<std::ptrdiff_t>(n_base),
+                        "{}: few_shot variant '{}' is not scratch, an init or a pretraining run", suite.source, v);
+    for (const double f : suite.few_shot_fractions) {
+      all_variants.push_back(few_shot_variant_name(v, f));
+      base_of[all_variants.back()] = v;
+    }
   }
   const auto selected = [&](const std::string& variant) {
     return options.only_variants.empty() ||
@@ -640,7 +731,10 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
   PretrainPlan pretrain = suite.pretrain;
   pretrain.runs.clear();
   for (const auto& run : suite.pretrain.runs) {
-    if (selected(run.name) || selected(run.name + "_probe")) pretrain.runs.push_back(run);
+    const bool needed = std::any_of(all_variants.begin(), all_variants.end(), [&](const std::string& v) {
+      return base_of.at(v) == run.name && selected(v);
+    });
+    if (needed) pretrain.runs.push_back(run);
   }
   const auto n_variants = static_cast<int64_t>(std::count_if(all_variants.begin(), all_variants.end(), selected));
   const int64_t runs_per_task = n_variants * static_cast<int64_t>(suite.seeds.size());
@@ -688,13 +782,24 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
                                                     fs::last_write_time(path).time_since_epoch().count())});
   }
   for (auto& v : run_pretraining(suite, pretrain, out, progress, results, total_wall)) variants.push_back(std::move(v));
+  const size_t n_made = variants.size();
   if (suite.linear_probe) {
-    const size_t n = variants.size();
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t i = 0; i < n_made; ++i) {
       Variant probe = variants[i];
       probe.name += "_probe";
       probe.overrides.push_back("train.mode=linear_probe");
       variants.push_back(probe);
+    }
+  }
+  for (const auto& name : suite.few_shot_variants) {
+    const auto base = std::find_if(variants.begin(), variants.begin() + static_cast<std::ptrdiff_t>(n_made),
+                                   [&](const Variant& v) { return v.name == name; });
+    if (base == variants.begin() + static_cast<std::ptrdiff_t>(n_made)) continue;  // its pretraining was not selected
+    for (const double f : suite.few_shot_fractions) {
+      Variant few = *base;
+      few.name = few_shot_variant_name(name, f);
+      few.overrides.push_back(fmt::format("train.subject_fraction={}", f));
+      variants.push_back(few);
     }
   }
   variants.erase(std::remove_if(variants.begin(), variants.end(), [&](const Variant& v) { return !selected(v.name); }),
@@ -795,7 +900,8 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
                  {"test", metrics_json(result.test.windows)},
                  {"test_recordings", metrics_json(result.test.recordings)},
                  {"best_epoch", result.best_epoch},
-                 {"epochs_run", result.epochs_run},
+                 {"epochs", result.epochs_completed},  // all invocations
+                 {"train_windows", result.train_windows},
                  {"steps", result.steps},
                  {"wall_s", seconds_since(t0)}};  // of the invocation that finished the run
             write_text_file_atomic((run_dir / "result.json").string(), r.dump(2) + "\n");

@@ -61,6 +61,7 @@ FinetuneConfig finetune_config(const FlatConfig& flat) {
   c.patience = flat.get_int("train.patience", c.patience);
   c.max_steps = flat.get_int("train.max_steps", c.max_steps);
   c.class_weights = flat.get_string("train.class_weights", c.class_weights);
+  c.subject_fraction = flat.get_double("train.subject_fraction", c.subject_fraction);
   c.grad_clip = flat.get_double("train.grad_clip", c.grad_clip);
   c.seed = static_cast<uint64_t>(flat.get_int("train.seed", static_cast<int64_t>(c.seed)));
   check_range("train.epochs", static_cast<double>(c.epochs), 1, 1e6);
@@ -70,6 +71,8 @@ FinetuneConfig finetune_config(const FlatConfig& flat) {
   check_range("train.patience", static_cast<double>(c.patience), 0, 1e6);
   check_range("train.max_steps", static_cast<double>(c.max_steps), 0, 1e12);
   check_option("train.class_weights", c.class_weights, {"none", "balanced"});
+  LUMAMBA_CHECK_INPUT(c.subject_fraction > 0 && c.subject_fraction <= 1,
+                      "train.subject_fraction must be in (0, 1], got {}", c.subject_fraction);
 
   // docs/reference-model.md §17: lr 5e-4, betas (0.9, 0.999), weight decay 0.05, layer decay 0.75
   AdamWSettings defaults;
@@ -126,6 +129,29 @@ std::unique_ptr<Splits> make_splits(const FinetuneConfig& c) {
   }
   LUMAMBA_CHECK_INPUT(!s->train.windows.empty(), "{}: no training windows (every group has split val/test)",
                       fmt::join(c.train_files, ","));
+  if (c.subject_fraction < 1.0) {
+    // Few-shot runs: a fraction of the training subjects (at least one), drawn with the seed, so
+    // that every seed also sees another subset. A recording without a subject is its own subject.
+    const auto subject_of = [&](int64_t w) {
+      const auto& rec = s->train_ds.recording_of(w);
+      return rec.subject.empty() ? rec.name : rec.subject;
+    };
+    std::set<std::string> subjects;
+    for (const int64_t w : s->train.windows) subjects.insert(subject_of(w));
+    std::vector<std::string> order(subjects.begin(), subjects.end());
+    std::mt19937_64 rng(c.seed);
+    std::shuffle(order.begin(), order.end(), rng);
+    const auto n_keep = std::max<size_t>(
+        1, static_cast<size_t>(std::lround(static_cast<double>(order.size()) * c.subject_fraction)));
+    const std::set<std::string> kept(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_keep));
+    std::vector<int64_t> windows;
+    for (const int64_t w : s->train.windows) {
+      if (kept.count(subject_of(w))) windows.push_back(w);
+    }
+    log::info("few-shot: {} of {} training subjects (train.subject_fraction {}), {} of {} training windows", n_keep,
+              order.size(), c.subject_fraction, windows.size(), s->train.windows.size());
+    s->train.windows = std::move(windows);
+  }
   if (s->val.windows.empty() && c.val_fraction > 0) {
     // No validation split: hold out whole recordings when there are enough of them, else windows
     // (neighbouring windows of one recording are correlated, so the window-level estimate is optimistic).
@@ -431,6 +457,8 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
   }
   bar.finish(fmt::format("{} epochs, step {}/{}", result.epochs_run, progress.step, total_steps));
   result.steps = progress.step;
+  result.epochs_completed = progress.epoch;
+  result.train_windows = static_cast<int64_t>(splits->train.windows.size());
   result.best_val_loss = progress.best_metric;
   result.best_checkpoint = best_path;
   if (result.best_epoch < 0 && progress.has_best) {

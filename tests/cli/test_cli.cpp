@@ -412,6 +412,8 @@ TEST(CliBenchmark, QuickSuiteRunsReportsAndResumes) {
   ASSERT_EQ(results["pretrain"]["runs"].size(), 1u);
   EXPECT_EQ(results["pretrain"]["runs"][0]["steps"], 10);
   EXPECT_GT(results["pretrain"]["corpus"][0]["windows"].get<int64_t>(), 0);
+  EXPECT_GT(results["pretrain"]["runs"][0]["curves"]["windows_per_s"].get<double>(), 0);  // from its metrics.jsonl
+  EXPECT_TRUE(std::filesystem::exists(dir / "pretrain_mixed.svg"));
   for (const auto& t : results["tasks"]) {
     const auto& mixed = t["variants"]["mixed"];
     EXPECT_EQ(mixed["init"], results["pretrain"]["runs"][0]["checkpoint"]) << t["name"];

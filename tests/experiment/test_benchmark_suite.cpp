@@ -78,6 +78,30 @@ TEST(BenchmarkSuite, EegmmidbSuiteAndItsQuickVariant) {
   EXPECT_EQ(quick.pretrain.runs[0].overrides.front(), "train.max_steps=10");
   EXPECT_EQ(quick.pretrain.corpus.splits.split_of("S001R13"), "train");
   EXPECT_FALSE(quick.linear_probe);
+  EXPECT_EQ(full.few_shot_fractions, (std::vector<double>{0.1, 0.25, 0.5}));
+  EXPECT_EQ(full.few_shot_variants, (std::vector<std::string>{"scratch", "mixed"}));
+  EXPECT_TRUE(quick.few_shot_variants.empty());
+}
+
+TEST(BenchmarkSuite, FewShotSectionIsReadAndChecked) {
+  const auto dir = fresh_scratch_dir("suite_few_shot");
+  const auto load = [&](const std::string& few_shot) {
+    std::ofstream(dir / "s.yaml") << "finetune: f.yaml\nsubject_pattern: '(S\\d{3})'\ndata_roots: [.]\n"
+                                  << "tasks: [{name: a, input: x}]\nfew_shot: " << few_shot << "\n";
+    return load_benchmark_suite((dir / "s.yaml").string(), false);
+  };
+  const auto suite = load("{fractions: [0.1, 0.25], variants: [scratch]}");
+  EXPECT_EQ(suite.few_shot_fractions, (std::vector<double>{0.1, 0.25}));
+  EXPECT_EQ(suite.few_shot_variants, (std::vector<std::string>{"scratch"}));
+  for (const char* bad : {"{fractions: [1.0], variants: [scratch]}", "{fractions: [x], variants: [scratch]}",
+                          "{fractions: [0.5]}", "{fractions: [0.5], variants: [scratch], seeds: 2}"}) {
+    try {
+      load(bad);
+      ADD_FAILURE() << bad;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("few_shot"), std::string::npos) << bad << ": " << e.what();
+    }
+  }
 }
 
 TEST(BenchmarkSuite, PretrainSectionErrorsNameTheKey) {

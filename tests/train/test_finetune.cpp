@@ -322,6 +322,25 @@ TEST(Finetune, MaxStepsEndsTheRunInsideAnEpochAndTheScheduleWithIt) {
   EXPECT_THROW(train::finetune_config(flat), InputError);
 }
 
+// Few-shot: train.subject_fraction keeps whole training subjects (here a: 24 windows, b: 16), then
+// the validation windows are carved from what is left (val_fraction 0.2: this dataset has no val split).
+TEST(Finetune, SubjectFractionTrainsOnWholeSubjectsOnly) {
+  at::set_num_threads(1);
+  const auto dir = fresh_scratch_dir("finetune_subject_fraction");
+  const auto data = make_dataset(dir);
+  auto full = tiny_config(data, 1);
+  EXPECT_EQ(train::run_finetune(train::finetune_config(full), full, (dir / "full").string(), false).train_windows,
+            40 - 8);
+  auto half = tiny_config(data, 1);
+  half.apply_override("train.subject_fraction=0.5", /*allow_new=*/true);
+  const auto result = train::run_finetune(train::finetune_config(half), half, (dir / "half").string(), false);
+  EXPECT_TRUE(result.train_windows == 24 - 5 || result.train_windows == 16 - 3) << result.train_windows;
+  for (const char* bad : {"train.subject_fraction=0", "train.subject_fraction=1.5"}) {
+    half.apply_override(bad);
+    EXPECT_THROW(train::finetune_config(half), InputError) << bad;
+  }
+}
+
 TEST(Finetune, LearnsSeparableToyTaskAndCheckpointEvaluatesTheSame) {
   at::set_num_threads(1);
   const auto dir = fresh_scratch_dir("finetune_learn");

@@ -66,6 +66,10 @@ struct BenchmarkSuite {
   std::map<std::string, std::string> inits;  ///< variant name → checkpoint ("scratch" always runs first)
   PretrainPlan pretrain;                     ///< its runs are init variants after `inits`
   bool linear_probe = false;                 ///< also each variant with a frozen encoder ("<variant>_probe")
+  /// Few-shot curve: these variants also with a fraction of the training subjects ("<variant>_25pct";
+  /// train.subject_fraction), same step budget.
+  std::vector<double> few_shot_fractions;
+  std::vector<std::string> few_shot_variants;
   std::string finetune;                      ///< fine-tuning preset (configs/finetune/*.yaml); tasks may set their own
   std::vector<std::string> finetune_overrides;
   double baseline_c = 1.0;

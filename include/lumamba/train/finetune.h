@@ -38,6 +38,8 @@ struct FinetuneConfig {
   /// at max_steps, and the epoch it falls in is validated and checkpointed like any other.
   int64_t max_steps = 0;
   std::string class_weights = "none";    ///< none | balanced (n / (K · n_k))
+  /// Few-shot: train on this fraction of the training subjects (at least one), drawn with the seed.
+  double subject_fraction = 1.0;
   double grad_clip = 0;                  ///< global-norm clipping; 0 = off (the reference does not clip)
   uint64_t seed = 42;
   int64_t eval_batch_size = 256;
@@ -49,7 +51,10 @@ struct FinetuneConfig {
 FinetuneConfig finetune_config(const FlatConfig& flat);
 
 struct FinetuneResult {
-  int64_t epochs_run = 0, best_epoch = -1, steps = 0;
+  int64_t epochs_run = 0;        ///< in this invocation
+  int64_t epochs_completed = 0;  ///< in all, resumed invocations included
+  int64_t best_epoch = -1, steps = 0;
+  int64_t train_windows = 0;     ///< after the validation hold-out and train.subject_fraction
   double best_val_loss = 0;
   bool has_test = false;
   eval::EvaluationReport test;
