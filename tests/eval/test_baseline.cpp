@@ -43,7 +43,8 @@ TEST(Baseline, BandPowersEqualNumpy) {
 }
 
 TEST(Baseline, LogisticRegressionEqualsScikitLearn) {
-  for (const auto& c : reference()["logistic_regression"]) {
+  const auto doc = reference();  // a range-for over reference()[...] would outlive its temporary
+  for (const auto& c : doc["logistic_regression"]) {
     const auto k = c["n_classes"].get<int64_t>();
     const int64_t n_train = static_cast<int64_t>(c["y_train"].size());
     const int64_t n_test = static_cast<int64_t>(c["proba"].size());
