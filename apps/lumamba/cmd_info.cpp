@@ -2,6 +2,9 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <string>
+#include <utility>
+#include <vector>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -69,10 +72,23 @@ int run_info(const InfoArgs& args) {
   j["runtime"]["openblas_coretype"] = runtime.openblas_coretype;
   j["runtime"]["openblas_core_switch"] = runtime.openblas_core_switch;
   j["runtime"]["scan_kernel_isa"] = runtime.scan_kernel_isa;
+  // What a checkpoint says about itself besides its config: how it was trained and on what.
+  std::vector<std::pair<std::string, std::string>> about;
+  if (weights) {
+    for (const char* key : {"lumamba.provenance", "lumamba.pretrain", "lumamba.task", "lumamba.preprocess"}) {
+      const auto it = weights->metadata().find(key);
+      if (it != weights->metadata().end()) about.emplace_back(key, it->second);
+    }
+  }
+  for (const auto& [key, value] : about) {
+    const auto parsed = nlohmann::json::parse(value, nullptr, false);
+    j["checkpoint"][key] = parsed.is_discarded() ? nlohmann::json(value) : parsed;
+  }
   if (args.json) {
     fmt::print("{}\n", j.dump(2));
     return 0;
   }
+  for (const auto& [key, value] : about) fmt::print("{}: {}\n", key, value);
   fmt::print("LuMamba config: {}\n", model::options_to_json(options));
   fmt::print("\nparameters per module:\n");
   for (const auto& [name, n] : per_module) fmt::print("  {:<28} {:>12}\n", name, n);
