@@ -287,6 +287,27 @@ void write_svg_log_log_plot(const std::string& path, const std::vector<PlotSerie
   write_text_file_atomic(path, svg_log_log_plot(series, options));
 }
 
+namespace {
+// The document, white background, centred title and optional note of the interval and scatter plots.
+std::string document_head(const PlotOptions& options) {
+  const double width = options.width_px;
+  std::string svg = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+      "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
+      "<text class=\"title\" x=\"{2:.1f}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" "
+      "font-weight=\"bold\">{3}</text>\n",
+      options.width_px, options.height_px, width / 2, escape_xml(options.title));
+  if (!options.note.empty()) {
+    svg += fmt::format("<text class=\"note\" x=\"{:.1f}\" y=\"40\" text-anchor=\"middle\" font-size=\"11\" "
+                       "fill=\"#555\">{}</text>\n", width / 2, escape_xml(options.note));
+  }
+  return svg;
+}
+
+}  // namespace
+
 std::string svg_interval_plot(const std::vector<std::string>& categories, const std::vector<IntervalSeries>& series,
                               const PlotOptions& options, double y_min, double y_max) {
   LUMAMBA_CHECK_INPUT(!categories.empty() && y_max > y_min, "interval plot '{}': no categories or empty y range",
@@ -302,18 +323,7 @@ std::string svg_interval_plot(const std::vector<std::string>& categories, const 
   const double left = kMarginLeft, right = width - kMarginRight - legend_width - 10;
   const double top = kMarginTop, bottom = height - kMarginBottom;
   const auto sy = [&](double y) { return bottom - (std::clamp(y, y_min, y_max) - y_min) / (y_max - y_min) * (bottom - top); };
-  std::string svg = fmt::format(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{0}\" height=\"{1}\" "
-      "viewBox=\"0 0 {0} {1}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
-      "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
-      "<text class=\"title\" x=\"{2:.1f}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" "
-      "font-weight=\"bold\">{3}</text>\n",
-      options.width_px, options.height_px, width / 2, escape_xml(options.title));
-  if (!options.note.empty()) {
-    svg += fmt::format("<text class=\"note\" x=\"{:.1f}\" y=\"40\" text-anchor=\"middle\" font-size=\"11\" "
-                       "fill=\"#555\">{}</text>\n", width / 2, escape_xml(options.note));
-  }
+  std::string svg = document_head(options);
   svg += "<g class=\"axes\" stroke-width=\"1\">\n";
   // Gridlines at round values: every 0.1 for metric-like ranges, else a tenth of the range.
   const double grid = y_max - y_min <= 2.0 ? 0.1 : (y_max - y_min) / 10.0;
@@ -395,18 +405,7 @@ std::string svg_scatter_plot(const std::vector<PlotSeries>& series, const PlotOp
   const double top = kMarginTop, bottom = height - kMarginBottom;
   const auto sx = [&](double x) { return left + (x - x_lo) / (x_hi - x_lo) * (right - left); };
   const auto sy = [&](double y) { return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top); };
-  std::string svg = fmt::format(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{0}\" height=\"{1}\" "
-      "viewBox=\"0 0 {0} {1}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
-      "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
-      "<text class=\"title\" x=\"{2:.1f}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" "
-      "font-weight=\"bold\">{3}</text>\n",
-      options.width_px, options.height_px, width / 2, escape_xml(options.title));
-  if (!options.note.empty()) {
-    svg += fmt::format("<text class=\"note\" x=\"{:.1f}\" y=\"40\" text-anchor=\"middle\" font-size=\"11\" "
-                       "fill=\"#555\">{}</text>\n", width / 2, escape_xml(options.note));
-  }
+  std::string svg = document_head(options);
   svg += fmt::format("<g class=\"axes\">\n<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" "
                      "fill=\"none\" stroke=\"#000\"/>\n", left, top, right - left, bottom - top);
   // Five ticks per axis at evenly spaced values: projections have no natural round numbers.
