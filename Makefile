@@ -7,7 +7,7 @@ JOBS ?= 2
 FUZZ_RUNS ?= 1000000
 CMAKE_FLAGS ?=
 DEMO_DIR ?= $(BUILD_DIR)/demo
-GOLDEN := tests/data/golden
+GOLDEN := tests/fixtures/golden
 
 .PHONY: all deps build test demo sanitize fuzz clean
 

@@ -195,7 +195,7 @@ ContinuousInputs continuous_inputs(const std::string& edf, const std::string& pr
   return in;
 }
 
-const std::string kWholeRecordingEdf = std::string(LUMAMBA_TEST_DATA_DIR) + "/edf/S001R03.edf";
+const std::string kWholeRecordingEdf = std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/edf/S001R03.edf";
 
 // `embed --whole-recording` on a real 2-minute recording, streamed in 3 chunks, equals the encoder
 // run once on the whole z-scored recording (same preprocessing, library calls).

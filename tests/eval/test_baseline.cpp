@@ -1,4 +1,4 @@
-// Band-power baseline against NumPy and scikit-learn 1.2.1 (tests/data/metrics/baseline_reference.json,
+// Band-power baseline against NumPy and scikit-learn 1.2.1 (tests/fixtures/metrics/baseline_reference.json,
 // made by tools/sklearn_reference/baseline_reference.py).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -15,7 +15,7 @@ using lumamba::eval::band_power_features;
 using lumamba::eval::fit_logistic_regression;
 
 nlohmann::json reference() {
-  std::ifstream in(std::string(LUMAMBA_TEST_DATA_DIR) + "/metrics/baseline_reference.json");
+  std::ifstream in(std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/metrics/baseline_reference.json");
   EXPECT_TRUE(in.good());
   return nlohmann::json::parse(in);
 }

@@ -1,5 +1,5 @@
 // Embedding probe: k-NN, PCA and effective rank against scikit-learn 1.2.1 / NumPy
-// (tests/data/metrics/embedding_probe_reference.json, made by
+// (tests/fixtures/metrics/embedding_probe_reference.json, made by
 // tools/sklearn_reference/embedding_probe_reference.py); the subject-identification split and the
 // whole probe on windows whose classes and subjects are known by construction.
 #include <gtest/gtest.h>
@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 using namespace lumamba;
 
 nlohmann::json reference() {
-  std::ifstream in(std::string(LUMAMBA_TEST_DATA_DIR) + "/metrics/embedding_probe_reference.json");
+  std::ifstream in(std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/metrics/embedding_probe_reference.json");
   EXPECT_TRUE(in.good());
   return nlohmann::json::parse(in);
 }

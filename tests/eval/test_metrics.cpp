@@ -1,4 +1,4 @@
-// Metrics against scikit-learn 1.2.1 (tests/data/metrics/sklearn_reference.json, made by
+// Metrics against scikit-learn 1.2.1 (tests/fixtures/metrics/sklearn_reference.json, made by
 // tools/sklearn_reference/metrics_reference.py): ties, imbalance, multi-class, single-class edges.
 #include <gtest/gtest.h>
 
@@ -23,7 +23,7 @@ void expect_metric(const nlohmann::json& ref, double actual, const std::string& 
 }
 
 TEST(Metrics, EqualScikitLearn) {
-  std::ifstream in(std::string(LUMAMBA_TEST_DATA_DIR) + "/metrics/sklearn_reference.json");
+  std::ifstream in(std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/metrics/sklearn_reference.json");
   ASSERT_TRUE(in.good());
   const auto doc = nlohmann::json::parse(in);
   ASSERT_GE(doc["cases"].size(), 7u);

@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 using test::fresh_scratch_dir;
 
 const std::string kSource = LUMAMBA_SOURCE_DIR;
-const std::string kData = LUMAMBA_TEST_DATA_DIR;
+const std::string kData = LUMAMBA_TEST_FIXTURES_DIR;
 
 // Runs `body` with the repository root as working directory (suites name paths relative to it).
 template <typename F>

@@ -1,10 +1,10 @@
 // Tests for lumamba/io/channels.h: electrode positions, bipolar midpoints, aliases, the
 // docs/reference-model.md §8 vocabulary and the TCP montage.
 //
-// References: tests/data/electrodes/tcp22_luna_positions.tsv (copied from shared/data/electrodes/;
+// References: tests/fixtures/electrodes/tcp22_luna_positions.tsv (copied from shared/data/electrodes/;
 // computed independently with MNE 1.3.0 the way BioFoundation channel_embeddings.py
 // get_channel_locations does it), the vocabulary as listed in docs/reference-model.md §8, and the channel_names_idx
-// of tests/data/golden/case_c22.safetensors (the 22 TCP names, written out below).
+// of tests/fixtures/golden/case_c22.safetensors (the 22 TCP names, written out below).
 #include "lumamba/io/channels.h"
 
 #include <gtest/gtest.h>
@@ -66,7 +66,7 @@ struct Reference {
 
 Reference load_reference() {
   const std::string path =
-      std::string(LUMAMBA_TEST_DATA_DIR) + "/electrodes/tcp22_luna_positions.tsv";
+      std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/electrodes/tcp22_luna_positions.tsv";
   std::ifstream in(path);
   Reference ref;
   if (!in) {

@@ -1,7 +1,7 @@
 // Tests for the EDF/EDF+/BDF reader (lumamba/io/edf_reader.h).
 //
 // References: (1) MNE 1.3.0's reads of the bundled real files and of written.bdf
-// (tests/data/edf/mne_reference.json, from tools/mne_reference/read_edf_reference.py);
+// (tests/fixtures/edf/mne_reference.json, from tools/mne_reference/read_edf_reference.py);
 // (2) files written here with known digital values — by EDFlib's writer (EDF+/BDF+) and by a
 // small independent byte-level writer (plain EDF/BDF) — whose physical values are recomputed with
 // MNE's formula (dig * cal + pmin - dmin * cal); (3) a catalogue of corrupted files, each of which
@@ -43,7 +43,7 @@ constexpr double kSampleRelTol = 1e-9;
 // EDF+ onsets are decimal text; EDFlib keeps 100 ns steps, MNE parses floats.
 constexpr double kOnsetTolS = 1e-9;
 
-std::string data_path(const std::string& name) { return std::string(LUMAMBA_TEST_DATA_DIR) + "/edf/" + name; }
+std::string data_path(const std::string& name) { return std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/edf/" + name; }
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -29,7 +29,7 @@ namespace {
 using Bytes = std::vector<std::uint8_t>;
 
 std::string golden_path(const std::string& name) {
-  return std::string(LUMAMBA_TEST_DATA_DIR) + "/golden/" + name;
+  return std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/golden/" + name;
 }
 
 Bytes read_file_bytes(const std::string& path) {
@@ -454,7 +454,7 @@ TEST(SafetensorsReader, OpenMissingFileNamesIt) {
   } catch (const InputError& e) {
     EXPECT_EQ(std::string(e.what()).rfind(path + ": cannot open", 0), 0u) << e.what();
   }
-  EXPECT_THROW(SafetensorsFile::open(std::string(LUMAMBA_TEST_DATA_DIR)), InputError);  // a dir
+  EXPECT_THROW(SafetensorsFile::open(std::string(LUMAMBA_TEST_FIXTURES_DIR)), InputError);  // a dir
 }
 
 // ---- reader: malformed catalogue ----------------------------------------------------------

@@ -9,7 +9,7 @@ namespace lumamba::io {
 namespace {
 
 TEST(TuhCsv, ReadsRealAnnotationFile) {
-  const auto rows = read_tuh_csv(std::string(LUMAMBA_TEST_DATA_DIR) + "/tuh/aaaaakpu_s003_t004.csv_bi");
+  const auto rows = read_tuh_csv(std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/tuh/aaaaakpu_s003_t004.csv_bi");
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].channel, "TERM");
   EXPECT_EQ(rows[0].start_s, 0.0);

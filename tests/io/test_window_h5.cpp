@@ -85,7 +85,7 @@ TEST(WindowH5, Float16StorageRoundsToHalfPrecision) {
 }
 
 TEST(WindowH5, ReadsReferenceLayoutWrittenByH5py) {
-  auto reader = WindowH5Reader::open(std::string(LUMAMBA_TEST_DATA_DIR) + "/h5/reference_layout.h5");
+  auto reader = WindowH5Reader::open(std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/h5/reference_layout.h5");
   ASSERT_EQ(reader.groups().size(), 2u);
   EXPECT_EQ(reader.preprocess_json(), "");
   for (size_t g = 0; g < 2; ++g) {

@@ -1,5 +1,5 @@
 // Golden parity of the whole network, stage by stage, against the PyTorch reference
-// (tests/data/golden/case_c{16,22,26}.safetensors; golden README lists every stage).
+// (tests/fixtures/golden/case_c{16,22,26}.safetensors; golden README lists every stage).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 

@@ -93,7 +93,7 @@ TEST(Options, OverridesAndJsonRoundTrip) {
 namespace lumamba::test {
 namespace {
 TEST(Options, ShippedTinyConfigEqualsDefaults) {
-  const auto path = std::string(LUMAMBA_TEST_DATA_DIR) + "/../../configs/model/lumamba_tiny.yaml";
+  const auto path = std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/../../configs/model/lumamba_tiny.yaml";
   const auto o = model::options_from_file(path);
   EXPECT_EQ(model::options_to_json(o), model::options_to_json(model::LuMambaOptions()));
 }

@@ -1,5 +1,5 @@
 // Helpers for the preprocess parity tests: read the MNE 1.3 reference tensors written by
-// tools/mne_reference/filter_reference.py (tests/data/preprocess/*.safetensors, float64, µV) and
+// tools/mne_reference/filter_reference.py (tests/fixtures/preprocess/*.safetensors, float64, µV) and
 // compare buffers by max |a − ref| and relative RMS, printing the measured errors.
 #pragma once
 
@@ -18,7 +18,7 @@
 namespace lumamba::test {
 
 inline std::string preprocess_data(const std::string& file) {
-  return std::string(LUMAMBA_TEST_DATA_DIR) + "/preprocess/" + file;
+  return std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/preprocess/" + file;
 }
 
 /// A 1-D or 2-D F64 tensor as rows (a 1-D tensor is one row). Copies with memcpy (unaligned).

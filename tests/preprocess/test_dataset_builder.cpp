@@ -1,4 +1,4 @@
-// The whole preprocessing chain from EDF files against MNE 1.3 (tests/data/chain/, made by
+// The whole preprocessing chain from EDF files against MNE 1.3 (tests/fixtures/chain/, made by
 // tools/mne_reference/chain_reference.py), and the dataset build: parts, resume, bad files.
 #include <gtest/gtest.h>
 
@@ -22,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::fresh_scratch_dir;
 
-const std::string kData = LUMAMBA_TEST_DATA_DIR;
+const std::string kData = LUMAMBA_TEST_FIXTURES_DIR;
 // Issue 5's parity target for the full chain on real recordings.
 constexpr double kChainMaxAbsUv = 1e-3;
 constexpr double kChainRelRms = 1e-5;

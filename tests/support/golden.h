@@ -1,4 +1,4 @@
-// Golden reference files (tests/data/golden/, copied from ../shared/golden; see its README).
+// Golden reference files (tests/fixtures/golden/, copied from ../shared/golden; see its README).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -14,7 +14,7 @@
 namespace lumamba::test {
 
 inline std::string golden_path(const std::string& name) {
-  return std::string(LUMAMBA_TEST_DATA_DIR) + "/golden/" + name;
+  return std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/golden/" + name;
 }
 
 /// Opens a golden file; fails the test with a hint when it is missing.

@@ -418,7 +418,7 @@ TEST(Finetune, FitsRealEegWindowsFromScratch) {
   const auto dir = fresh_scratch_dir("finetune_fit_real");
   const auto preset = preprocess::builtin_preset("events");
   preprocess::RecordingJob job;
-  job.path = (fs::path(LUMAMBA_TEST_DATA_DIR) / ".." / ".." / "data" / "eegmmidb_S001" / "S001R03.edf").string();
+  job.path = (fs::path(LUMAMBA_TEST_FIXTURES_DIR) / ".." / ".." / "data" / "eegmmidb_S001" / "S001R03.edf").string();
   job.subject = "S001";
   job.split = "train";
   preprocess::BuildOptions build;
@@ -474,7 +474,7 @@ TEST(Finetune, ConfigErrorsNameTheKey) {
 }
 
 TEST(Finetune, ShippedPresetsParse) {
-  const fs::path dir = fs::path(LUMAMBA_TEST_DATA_DIR) / ".." / ".." / "configs" / "finetune";
+  const fs::path dir = fs::path(LUMAMBA_TEST_FIXTURES_DIR) / ".." / ".." / "configs" / "finetune";
   int64_t n = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {
     std::ifstream in(entry.path());

@@ -1,4 +1,4 @@
-// Pre-training objectives vs the PyTorch reference numbers (tests/data/golden/sigreg.safetensors,
+// Pre-training objectives vs the PyTorch reference numbers (tests/fixtures/golden/sigreg.safetensors,
 // case_c22.safetensors; golden README) plus properties of masking, cropping and the total loss.
 #include "lumamba/train/objectives.h"
 

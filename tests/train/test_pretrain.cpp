@@ -291,7 +291,7 @@ TEST(PretrainConfig, CropsLongerThanTheWindowAreRejectedBeforeTraining) {
 
 TEST(PretrainConfig, PresetsAreComplete) {
   for (const std::string mode : {"reconstruction", "lejepa", "mixed"}) {
-    const auto path = std::string(LUMAMBA_TEST_DATA_DIR) + "/../../configs/pretrain/" + mode + ".yaml";
+    const auto path = std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/../../configs/pretrain/" + mode + ".yaml";
     std::ifstream in(path);
     ASSERT_TRUE(in.good()) << path;
     std::stringstream text;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes tests/data/h5/reference_layout.h5 the way the reference pipeline's h5py code does
+"""Writes tests/fixtures/h5/reference_layout.h5 the way the reference pipeline's h5py code does
 (make_datasets/process_raw_eeg.py: data_group_{k}/X float16 gzip, y int64, no channel names), so the
 C++ reader is tested against a file made by an independent writer (h5py 3.7, Debian).
 

@@ -15,8 +15,8 @@ for m in $minutes; do
   for mode in windows whole; do
     flag=""; [ "$mode" = whole ] && flag="--whole-recording"
     env -u OPENBLAS_CORETYPE /usr/bin/time -f "%e %M" -o "$work/time.txt" \
-      "$build/lumamba" embed "$edf" --weights tests/data/golden/weights.safetensors \
-      --config tests/data/golden/config.json --preset tuab labels=none $flag --threads "$threads" \
+      "$build/lumamba" embed "$edf" --weights tests/fixtures/golden/weights.safetensors \
+      --config tests/fixtures/golden/config.json --preset tuab labels=none $flag --threads "$threads" \
       --output "$work/emb_${m}_${mode}.safetensors" 2> "$work/log_${m}_${mode}.txt"
     read -r wall kib < "$work/time.txt"
     awk -v m="$m" -v mode="$mode" -v w="$wall" -v k="$kib" \

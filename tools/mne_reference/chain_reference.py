@@ -9,7 +9,7 @@ preprocessing). For each bundled recording it runs what the reference pipeline r
     raw.resample(256)                         # whenever sfreq != 256
     windows = non-overlapping 5 s (1280 samples), remainder dropped, in µV
 
-and writes tests/data/chain/<name>.safetensors with `windows` (N, C, T) float64 µV plus metadata.
+and writes tests/fixtures/chain/<name>.safetensors with `windows` (N, C, T) float64 µV plus metadata.
 Run with Debian's python3 (python3-mne 1.3): /usr/bin/python3 tools/mne_reference/chain_reference.py
 """
 import json
@@ -24,9 +24,9 @@ OUT = ROOT / "tests" / "data" / "chain"
 
 CASES = [
     # name, EDF (relative to the repo), unipolar channels or "tcp", notch Hz, window samples
-    ("S001R01_unipolar", "tests/data/edf/S001R01.edf", ["C3", "CZ", "C4", "O1", "O2"], 60.0, 1280),  # 160 -> 256 Hz
-    ("eeglab_unipolar", "tests/data/edf/eeglab_test.edf", ["FP1", "F3", "C3", "P3", "O1"], 50.0, 1280),  # 256 Hz
-    ("tuh_ar_tcp22", "tests/data/edf/aaaaaool_s001_t000.edf", "tcp", 60.0, 256),  # 2 s stub, 250 -> 256 Hz
+    ("S001R01_unipolar", "tests/fixtures/edf/S001R01.edf", ["C3", "CZ", "C4", "O1", "O2"], 60.0, 1280),  # 160 -> 256 Hz
+    ("eeglab_unipolar", "tests/fixtures/edf/eeglab_test.edf", ["FP1", "F3", "C3", "P3", "O1"], 50.0, 1280),  # 256 Hz
+    ("tuh_ar_tcp22", "tests/fixtures/edf/aaaaaool_s001_t000.edf", "tcp", 60.0, 256),  # 2 s stub, 250 -> 256 Hz
 ]
 TCP = [("FP1", "F7"), ("F7", "T3"), ("T3", "T5"), ("T5", "O1"), ("FP2", "F8"), ("F8", "T4"), ("T4", "T6"),
        ("T6", "O2"), ("T3", "C3"), ("C3", "CZ"), ("CZ", "C4"), ("C4", "T4"), ("FP1", "F3"), ("F3", "C3"),

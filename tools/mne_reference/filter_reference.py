@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""MNE 1.3 reference data for lumamba's preprocess area (tests/data/preprocess/*.safetensors).
+"""MNE 1.3 reference data for lumamba's preprocess area (tests/fixtures/preprocess/*.safetensors).
 
 Runs the LuMamba reference pipeline's filter chain with MNE itself on real recordings --
 raw.filter(l_freq=0.1, h_freq=75) -> raw.notch_filter(60) -> raw.resample(256) -- and stores
@@ -9,7 +9,7 @@ with edge cases (short signals, down-sampling, several rates) and prints MNE's t
 chain on all 64 channels of S001R03 (for docs/preprocessing.md).
 
 Run with Debian's interpreter (MNE 1.3, NumPy, SciPy):  /usr/bin/python3 tools/mne_reference/filter_reference.py
-Options: --data-dir (default ../shared/data), --out-dir (default tests/data/preprocess),
+Options: --data-dir (default ../shared/data), --out-dir (default tests/fixtures/preprocess),
 --timing-out PATH (also writes all 64 channels of S001R03 in µV for the C++ timing test).
 """
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes tests/data/edf/mne_reference.json: MNE's reads of the EDF/BDF fixtures, the independent
+"""Writes tests/fixtures/edf/mne_reference.json: MNE's reads of the EDF/BDF fixtures, the independent
 reference for tests/io/test_edf_reader.cpp (docs/style.md §14: readers are checked against MNE).
 
 For each fixture: channel names, MNE's sampling rate and n_times, start date, record length, per

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """scikit-learn/NumPy reference values for lumamba::eval's band-power baseline (tests/eval/test_baseline.cpp).
 
-Writes tests/data/metrics/baseline_reference.json with
+Writes tests/fixtures/metrics/baseline_reference.json with
 - band powers: random (N=3, C=2, T=256) windows at 128 Hz -> log of the mean Hann-windowed (symmetric,
   numpy.hanning) periodogram |rfft(x * w)|^2 over each band [lo, hi), channel-major features;
 - logistic regression: StandardScaler + LogisticRegression(C, lbfgs, tol=1e-10, max_iter=10000)

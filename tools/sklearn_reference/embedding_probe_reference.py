@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """scikit-learn/NumPy reference values for lumamba::eval's embedding probe (tests/eval/test_embedding_probe.cpp).
 
-Writes tests/data/metrics/embedding_probe_reference.json with
+Writes tests/fixtures/metrics/embedding_probe_reference.json with
 - k-NN: StandardScaler (train statistics) + KNeighborsClassifier(k, metric="cosine", uniform weights)
   predict_proba on random (40, 6) train / (12, 6) test features with 3 classes, k = 1, 5, 10;
 - PCA: sklearn PCA(2) scores and explained_variance_ratio_ of random (30, 5) features with unequal

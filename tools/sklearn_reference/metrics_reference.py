@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """scikit-learn reference values for lumamba::eval metrics (tests/eval/test_metrics.cpp).
 
-Writes tests/data/metrics/sklearn_reference.json: for each case the inputs (y_true, probabilities)
+Writes tests/fixtures/metrics/sklearn_reference.json: for each case the inputs (y_true, probabilities)
 and sklearn's balanced_accuracy_score, accuracy_score, roc_auc_score (binary: positive-class score;
 multi-class: ovr, macro), average_precision_score (binary: positive class; multi-class: macro over
 label_binarize), cohen_kappa_score, f1_score (weighted, macro; zero_division=0), confusion_matrix,
