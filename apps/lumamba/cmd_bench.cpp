@@ -118,7 +118,7 @@ void add_bench_efficiency(CLI::App& bench, RunFn& run) {
   auto args = std::make_shared<BenchEfficiencyArgs>();
   auto* sub = bench.add_subcommand(
       "efficiency", "LuMamba-Tiny vs LUNA-Base and LaBraM-Base: MACs, time, peak memory and max length per forward");
-  sub->add_option("--out", args->out_dir, "output folder (CSV, JSON summary, SVG plots)")->required();
+  add_output_flag(*sub, args->out_dir, "output folder (CSV, JSON summary, SVG plots)", "--out")->required();
   sub->add_option("--memory-budget", args->memory_budget,
                   "peak resident memory allowed to one trial process, e.g. 4GiB, 512MiB (default 4GiB)");
   sub->add_flag("--quick", args->quick, "3 lengths, 3 channel counts, 1 repetition, max length searched to 320 s (CI)");

@@ -45,7 +45,7 @@ void add_benchmark(CLI::App& app, RunFn& run) {
       "benchmark", "run a suite of downstream tasks end to end: preprocess, baseline, fine-tune per seed, test");
   sub->add_option("suite", args->suite_path, "suite file (configs/benchmark/*.yaml)")->required();
   sub->add_option("variables", args->variables, "NAME=VALUE for the suite's variables (e.g. eegmmidb_root=/data/eegmmidb)");
-  sub->add_option("--output", args->output_dir, "output folder (default benchmark_results/<suite>[_quick])");
+  add_output_flag(*sub, args->output_dir, "output folder (default benchmark_results/<suite>[_quick])");
   sub->add_option("--task", args->tasks, "run only these tasks (comma-separated)")->delimiter(',');
   sub->add_option("--variant", args->variants,
                   "run only these variants: scratch, an init or pretraining run, <variant>_probe (comma-separated)")

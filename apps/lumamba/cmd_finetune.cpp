@@ -22,6 +22,7 @@ struct FinetuneArgs {
   CommonArgs common;
   std::string config_path;
   std::vector<std::string> overrides;
+  std::string data, output;  ///< --data / --output: the data= / out= keys
   std::vector<int64_t> seeds;
   bool resume = false;
   bool force = false;
@@ -31,9 +32,11 @@ int run_finetune_cmd(const FinetuneArgs& args) {
   apply_common(args.common);
   LUMAMBA_CHECK_INPUT(!args.config_path.empty(), "finetune: --config PRESET.yaml is required (configs/finetune/)");
   auto flat = train::FlatConfig::from_yaml(read_text_file(args.config_path), args.config_path);
-  for (const auto& kv : args.overrides) flat.apply_override(kv, /*allow_new=*/true);
+  auto overrides = args.overrides;
+  append_data_output_keys(args.data, args.output, overrides);
+  for (const auto& kv : overrides) flat.apply_override(kv, /*allow_new=*/true);
   const std::string out = flat.get_string("out", "");
-  LUMAMBA_CHECK_INPUT(!out.empty(), "finetune: give the output folder as out=DIR");
+  LUMAMBA_CHECK_INPUT(!out.empty(), "finetune: give the output folder as --output DIR (or out=DIR)");
 
   const std::vector<int64_t> seeds = args.seeds.empty() ? std::vector<int64_t>{} : args.seeds;
   if (seeds.empty()) {
@@ -85,6 +88,8 @@ void add_finetune(CLI::App& app, RunFn& run) {
   auto args = std::make_shared<FinetuneArgs>();
   auto* sub = app.add_subcommand("finetune", "fine-tune a classifier on labelled HDF5 windows");
   sub->add_option("--config", args->config_path, "fine-tuning preset (configs/finetune/*.yaml)");
+  add_data_flag(*sub, args->data, "HDF5 windows, comma-separated (the data= key)");
+  add_output_flag(*sub, args->output, "run folder (the out= key)");
   sub->add_option("overrides", args->overrides,
                   "key=value: data=FILE.h5[,..] out=DIR [init=PRETRAINED.safetensors] [val_data=..] [test_data=..] "
                   "and any preset key (train.epochs=3, model.classifier_option=mamba, ...)");

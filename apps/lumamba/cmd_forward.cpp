@@ -33,9 +33,9 @@ void add_forward(CLI::App& app, RunFn& run) {
                   "safetensors weights; repeat to add a head from a second file (later files override)")
       ->required();
   sub->add_option("--config", args->request.config_path, "model config YAML/JSON (default: the weights' lumamba.config)");
-  sub->add_option("--input", args->request.input_path, "input safetensors (input, channel_locations|channels, mask, channel_names_idx)")
+  add_data_flag(*sub, args->request.input_path, "input safetensors (input, channel_locations|channels, mask, channel_names_idx)", "--input")
       ->required();
-  sub->add_option("--output", args->request.output_path, "output safetensors (embedding, embedding_mean, logits|reconstruction)")
+  add_output_flag(*sub, args->request.output_path, "output safetensors (embedding, embedding_mean, logits|reconstruction)")
       ->required();
   sub->add_option("--dtype", args->dtype, "float32 or float64 (weights and inputs end to end)")
       ->check(CLI::IsMember({"float32", "float64"}));

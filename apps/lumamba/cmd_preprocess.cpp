@@ -71,8 +71,8 @@ void add_preprocess(CLI::App& app, RunFn& run) {
   auto* sub = app.add_subcommand("preprocess", "EDF/BDF recordings -> HDF5 windows (MNE-identical filters)");
   sub->add_option("--preset", args->preset, "tuab|tuar|tusl|tueg|generic|events (see --list-presets)");
   sub->add_option("--config", args->config_path, "preset YAML file instead of a shipped preset");
-  sub->add_option("--input", args->input, "folder of .edf/.bdf (searched recursively), one file, or a manifest CSV");
-  sub->add_option("--output", args->output, "OUT.h5 (parts are kept in OUT.h5.parts/ for resuming)");
+  add_data_flag(*sub, args->input, "folder of .edf/.bdf (searched recursively), one file, or a manifest CSV", "--input");
+  add_output_flag(*sub, args->output, "OUT.h5 (parts are kept in OUT.h5.parts/ for resuming)");
   sub->add_option("--jobs", args->n_jobs, "recordings processed in parallel (default 1)")->check(CLI::PositiveNumber);
   sub->add_option("--seed", args->seed, "seed of the random train/val/test splits (default 42)");
   sub->add_flag("--list-presets", args->list_presets, "list the shipped presets and exit");

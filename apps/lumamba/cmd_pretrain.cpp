@@ -17,6 +17,7 @@ struct PretrainArgs {
   CommonArgs common;
   std::string config_path;
   std::vector<std::string> overrides;
+  std::string data, output;  ///< --data / --output: the data= / out= keys
   bool resume = false;
   bool force = false;
 };
@@ -29,9 +30,11 @@ int run_pretrain_cmd(const PretrainArgs& args) {
   std::stringstream text;
   text << in.rdbuf();
   auto flat = train::FlatConfig::from_yaml(text.str(), args.config_path);
-  for (const auto& kv : args.overrides) flat.apply_override(kv, /*allow_new=*/true);
+  auto overrides = args.overrides;
+  append_data_output_keys(args.data, args.output, overrides);
+  for (const auto& kv : overrides) flat.apply_override(kv, /*allow_new=*/true);
   const std::string out = flat.get_string("out", "");
-  LUMAMBA_CHECK_INPUT(!out.empty(), "pretrain: give the output folder as out=DIR");
+  LUMAMBA_CHECK_INPUT(!out.empty(), "pretrain: give the output folder as --output DIR (or out=DIR)");
   const auto config = train::pretrain_config(flat);
   const auto result = train::run_pretrain(config, flat, out, args.resume, args.force);
   nlohmann::json j{{"steps", result.steps}, {"epochs_completed", result.epochs_completed},
@@ -50,6 +53,8 @@ void add_pretrain(CLI::App& app, RunFn& run) {
   auto args = std::make_shared<PretrainArgs>();
   auto* sub = app.add_subcommand("pretrain", "self-supervised pretraining (reconstruction | lejepa | mixed) on HDF5 windows");
   sub->add_option("--config", args->config_path, "pretraining preset (configs/pretrain/*.yaml)");
+  add_data_flag(*sub, args->data, "HDF5 windows, comma-separated (the data= key)");
+  add_output_flag(*sub, args->output, "run folder (the out= key)");
   sub->add_option("overrides", args->overrides,
                   "key=value: data=FILE.h5[,..] out=DIR [val_data=..] and any preset key (train.epochs=3, "
                   "objective.mask_ratio=0.6, model.num_blocks=1, ...)");

@@ -1,6 +1,9 @@
 // Shared CLI flags (see common.h).
 #include "common.h"
 
+#include <tuple>
+
+#include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
 #include "lumamba/model/runtime.h"
 
@@ -10,6 +13,32 @@ void add_common_flags(CLI::App& app, CommonArgs& args) {
   app.add_option("--threads", args.n_threads, "intra-op threads (default: all hardware cores)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--log-level", args.log_level, "debug|info|warn|error (default: info)");
+}
+
+namespace {
+std::string names(const std::string& canonical, const std::string& aliases) {
+  return aliases.empty() ? canonical : canonical + "," + aliases;
+}
+}  // namespace
+
+CLI::Option* add_data_flag(CLI::App& app, std::string& target, const std::string& help, const std::string& aliases) {
+  return app.add_option(names("--data", aliases), target, help);
+}
+
+CLI::Option* add_output_flag(CLI::App& app, std::string& target, const std::string& help,
+                             const std::string& aliases) {
+  return app.add_option(names("--output", aliases), target, help);
+}
+
+void append_data_output_keys(const std::string& data, const std::string& output, std::vector<std::string>& overrides) {
+  for (const auto& [flag, key, value] : {std::tuple<const char*, std::string, const std::string&>{"--data", "data=", data},
+                                         {"--output", "out=", output}}) {
+    if (value.empty()) continue;
+    for (const auto& kv : overrides) {
+      LUMAMBA_CHECK_INPUT(kv.rfind(key, 0) != 0, "{} {} and {} name the same setting: give one of them", flag, value, kv);
+    }
+    overrides.push_back(key + value);
+  }
 }
 
 void apply_common(const CommonArgs& args) {

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace lumamba::cli {
 
@@ -16,6 +17,32 @@ struct CommonArgs {
 
 /// Adds --threads and --log-level to a (sub)command.
 void add_common_flags(CLI::App& app, CommonArgs& args);
+
+/// One vocabulary for every command (docs/cli.md): `--data` names what a command reads, `--output`
+/// where it writes. `aliases` are the spellings a command had before (comma-separated CLI11 names:
+/// "--input", "--out", or a positional name such as "input"); they keep working.
+CLI::Option* add_data_flag(CLI::App& app, std::string& target, const std::string& help, const std::string& aliases = "");
+CLI::Option* add_output_flag(CLI::App& app, std::string& target, const std::string& help,
+                             const std::string& aliases = "");
+
+/// `pretrain` and `finetune` take their data and output folder as config keys (`data=`, `out=`);
+/// `--data`/`--output` are the same keys. Appends them to `overrides`; giving a key both ways is an error.
+void append_data_output_keys(const std::string& data, const std::string& output, std::vector<std::string>& overrides);
+
+/// The flags `predict` and `embed` share (both take recordings and a checkpoint; `Request` is
+/// eval::PredictRequest or eval::EmbedRequest).
+template <typename Request>
+void add_recording_model_flags(CLI::App& sub, Request& request, const std::string& input_help,
+                               const std::string& weights_help) {
+  add_data_flag(sub, request.input, input_help, "input,--input")->required();
+  sub.add_option("--weights", request.weights, weights_help)->required()->delimiter(',');
+  sub.add_option("--config", request.config_path, "model config for weights without lumamba.config");
+  sub.add_option("--preset", request.preset, "preprocessing preset/YAML when the checkpoint stores none");
+  sub.add_option("--batch", request.batch_size, "windows per forward (default 64)")->check(CLI::PositiveNumber);
+  sub.add_option("--chunk-patches", request.chunk_patches,
+                 "whole-recording chunk in patches (memory vs speed; default 1024)")->check(CLI::PositiveNumber);
+  sub.add_option("overrides", request.preset_overrides, "preprocessing overrides key=value");
+}
 /// Applies the common flags (threads, log level) and logs the runtime (BLAS, threads) on stderr.
 void apply_common(const CommonArgs& args);
 

@@ -97,6 +97,57 @@ TEST(CliForward, UnknownChannelIsNamed) {
   std::remove(in.c_str());
 }
 
+std::string read_file(const std::string& path) {
+  std::ifstream f(path);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+// One vocabulary (docs/cli.md): every subcommand's help lists the shared flags; every command that
+// reads data takes --data and every command that writes files takes --output.
+TEST(CliVocabulary, EveryHelpListsTheSharedFlags) {
+  struct Command {
+    std::string name;
+    bool data, output;
+  };
+  const std::vector<Command> commands = {
+      {"info", false, false},       {"forward", true, true},        {"preprocess", true, true},
+      {"pretrain", true, true},     {"finetune", true, true},       {"evaluate", true, true},
+      {"baseline", true, true},     {"probe", true, true},          {"predict", true, true},
+      {"embed", true, true},        {"benchmark", false, true},     {"bench scan", false, false},
+      {"bench model", false, false}, {"bench efficiency", false, true}};
+  const auto out = scratch_path("cli_help.txt");
+  for (const auto& c : commands) {
+    ASSERT_EQ(run(c.name + " --help", out), 0) << c.name;
+    const auto help = read_file(out);
+    for (const std::string flag : {"--threads", "--log-level"}) {
+      EXPECT_NE(help.find(flag), std::string::npos) << c.name << " --help lacks " << flag;
+    }
+    EXPECT_EQ(help.find("--data") != std::string::npos, c.data) << c.name << " --help:\n" << help;
+    EXPECT_EQ(help.find("--output") != std::string::npos, c.output) << c.name << " --help:\n" << help;
+  }
+}
+
+// The old spellings stay as aliases: `preprocess --input` and `--data` build the same file list, and
+// `finetune data=`/`--data` are one setting (giving both is an error naming both).
+TEST(CliVocabulary, OldSpellingsAreAliasesAndOneSettingIsGivenOnce) {
+  const auto h5 = scratch_path("cli_vocab.h5");
+  const std::string edf = std::string(LUMAMBA_SOURCE_DIR) + "/data/eegmmidb_S001/S001R03.edf";
+  EXPECT_EQ(run("preprocess --preset generic labels=none --input " + edf + " --output " + h5), 0);
+  std::filesystem::remove_all(h5);
+  std::filesystem::remove_all(h5 + ".parts");
+  EXPECT_EQ(run("preprocess --preset generic labels=none --data " + edf + " --output " + h5), 0);
+  EXPECT_TRUE(std::filesystem::exists(h5));
+  const auto stderr_path = scratch_path("cli_stderr.txt");
+  const int status = run("finetune --config " + std::string(LUMAMBA_SOURCE_DIR) + "/configs/finetune/generic.yaml --data " +
+                         h5 + " data=" + h5 + " --output " + scratch_path("cli_vocab_run"));
+  EXPECT_EQ(WEXITSTATUS(status), 1);  // bad input
+  EXPECT_NE(read_file(stderr_path).find("--data " + h5 + " and data=" + h5 + " name the same setting"),
+            std::string::npos)
+      << read_file(stderr_path);
+  std::filesystem::remove_all(h5);
+  std::filesystem::remove_all(h5 + ".parts");
+}
+
 TEST(CliInfo, JsonParameterCountsAndMacs) {
   const auto out = scratch_path("cli_info.json");
   ASSERT_EQ(run("info --json --weights " + golden_path("weights.safetensors") + " --config " +
