@@ -4,15 +4,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common.h"
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
-#include "lumamba/core/log.h"
 #include "lumamba/train/finetune.h"
 
 namespace lumamba::cli {
@@ -38,8 +33,7 @@ int run_finetune_cmd(const FinetuneArgs& args) {
   const std::string out = flat.get_string("out", "");
   LUMAMBA_CHECK_INPUT(!out.empty(), "finetune: give the output folder as --output DIR (or out=DIR)");
 
-  const std::vector<int64_t> seeds = args.seeds.empty() ? std::vector<int64_t>{} : args.seeds;
-  if (seeds.empty()) {
+  if (args.seeds.empty()) {
     const auto config = train::finetune_config(flat);
     const auto result = train::run_finetune(config, flat, out, args.resume, args.force);
     nlohmann::json j{{"best_epoch", result.best_epoch}, {"best_val_loss", result.best_val_loss},
@@ -49,36 +43,8 @@ int run_finetune_cmd(const FinetuneArgs& args) {
     fmt::print("{}\n", j.dump(2));
     return 0;
   }
-  // Several seeds: OUT/seed_<s>/ each, then mean ± std (sample std) of the test metrics.
-  std::map<std::string, std::vector<double>> values;
-  nlohmann::json runs = nlohmann::json::array();
-  for (const int64_t seed : seeds) {
-    auto flat_seed = flat;
-    flat_seed.set("train.seed", std::to_string(seed));
-    const auto config = train::finetune_config(flat_seed);
-    const std::string dir = (std::filesystem::path(out) / fmt::format("seed_{}", seed)).string();
-    log::info("== seed {} -> {}", seed, dir);
-    const auto result = train::run_finetune(config, flat_seed, dir, args.resume, args.force);
-    LUMAMBA_CHECK_INPUT(result.has_test, "--seeds needs test windows (split 'test' or test_data=...)");
-    LUMAMBA_CHECK_INPUT(!result.test.multilabel, "--seeds summarises multiclass metrics only");
-    const auto& m = result.test.windows;
-    for (const auto& [name, v] : std::vector<std::pair<std::string, double>>{
-             {"balanced_accuracy", m.balanced_accuracy}, {"auroc", m.auroc}, {"aupr", m.aupr},
-             {"cohen_kappa", m.cohen_kappa}, {"f1_weighted", m.f1_weighted}}) {
-      values[name].push_back(v);
-    }
-    runs.push_back({{"seed", seed}, {"dir", dir}, {"test", nlohmann::json::parse(result.test.to_json())}});
-  }
-  nlohmann::json summary{{"seeds", seeds}, {"runs", runs}};
-  for (const auto& [name, v] : values) {
-    double mean = 0, var = 0;
-    for (const double x : v) mean += x / static_cast<double>(v.size());
-    for (const double x : v) var += (x - mean) * (x - mean) / static_cast<double>(std::max<size_t>(1, v.size() - 1));
-    summary["test_windows"][name] = {{"mean", mean}, {"std", std::sqrt(var)}};
-    log::info("test {}: {:.4f} ± {:.4f} over {} seeds", name, mean, std::sqrt(var), v.size());
-  }
-  write_text_file_atomic((std::filesystem::path(out) / "seeds_summary.json").string(), summary.dump(2) + "\n");
-  fmt::print("{}\n", summary["test_windows"].dump(2));
+  const auto seeds_result = train::run_finetune_seeds(flat, out, args.seeds, args.resume, args.force);
+  fmt::print("{}\n", nlohmann::json::parse(seeds_result.summary_json)["test_windows"].dump(2));
   return 0;
 }
 

@@ -33,6 +33,7 @@
 #include "lumamba/train/finetune.h"
 #include "lumamba/train/optim.h"
 #include "lumamba/train/pretrain.h"
+#include "lumamba/train/run.h"
 
 namespace lumamba::experiment {
 namespace fs = std::filesystem;
@@ -419,11 +420,9 @@ json summarise_runs(const json& runs) {
       std_dev[key] = nullptr;
       continue;
     }
-    double m = 0, var = 0;
-    for (const double x : v) m += x / static_cast<double>(v.size());
-    for (const double x : v) var += (x - m) * (x - m) / static_cast<double>(std::max<size_t>(1, v.size() - 1));
-    mean[key] = m;
-    std_dev[key] = std::sqrt(var);
+    const auto summary = train::summarise_over_runs({{key, v}}).at(key);
+    mean[key] = summary.mean;
+    std_dev[key] = summary.std;
   }
   return {{"n_seeds", runs.size()}, {"mean", mean}, {"std", std_dev}};
 }

@@ -17,7 +17,6 @@
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
-#include "lumamba/core/output_lock.h"
 #include "lumamba/core/progress.h"
 #include "lumamba/io/safetensors.h"
 #include "lumamba/io/shipped_models.h"
@@ -52,24 +51,15 @@ FinetuneConfig finetune_config(const FlatConfig& flat) {
   LUMAMBA_CHECK_INPUT(c.task.n_classes >= 1, "{}: model.num_classes must be set (>= 2 for multiclass, the label "
                       "columns for multilabel)", flat.source());
 
+  static_cast<CommonTrainSettings&>(c) = read_common_train_settings(flat, c);
   c.mode = flat.get_string("train.mode", c.mode);
   check_option("train.mode", c.mode, {"full", "linear_probe"});
-  c.epochs = flat.get_int("train.epochs", c.epochs);
-  c.warmup_epochs = flat.get_int("train.warmup_epochs", c.warmup_epochs);
-  c.batch_size = flat.get_int("train.batch_size", c.batch_size);
   c.eval_batch_size = flat.get_int("train.eval_batch_size", c.eval_batch_size);
   c.patience = flat.get_int("train.patience", c.patience);
-  c.max_steps = flat.get_int("train.max_steps", c.max_steps);
   c.class_weights = flat.get_string("train.class_weights", c.class_weights);
   c.subject_fraction = flat.get_double("train.subject_fraction", c.subject_fraction);
-  c.grad_clip = flat.get_double("train.grad_clip", c.grad_clip);
-  c.seed = static_cast<uint64_t>(flat.get_int("train.seed", static_cast<int64_t>(c.seed)));
-  check_range("train.epochs", static_cast<double>(c.epochs), 1, 1e6);
-  check_range("train.warmup_epochs", static_cast<double>(c.warmup_epochs), 0, static_cast<double>(c.epochs));
-  check_range("train.batch_size", static_cast<double>(c.batch_size), 1, 1e6);
   check_range("train.eval_batch_size", static_cast<double>(c.eval_batch_size), 1, 1e6);
   check_range("train.patience", static_cast<double>(c.patience), 0, 1e6);
-  check_range("train.max_steps", static_cast<double>(c.max_steps), 0, 1e12);
   check_option("train.class_weights", c.class_weights, {"none", "balanced"});
   LUMAMBA_CHECK_INPUT(c.subject_fraction > 0 && c.subject_fraction <= 1,
                       "train.subject_fraction must be in (0, 1], got {}", c.subject_fraction);
@@ -78,8 +68,6 @@ FinetuneConfig finetune_config(const FlatConfig& flat) {
   AdamWSettings defaults;
   defaults.layer_decay = 0.75;
   c.optimizer = read_adamw_settings(flat, defaults, /*with_layer_decay=*/true);
-  c.schedule.warmup_lr_init = flat.get_double("schedule.warmup_lr_init", 1e-6);
-  c.schedule.lr_min = flat.get_double("schedule.lr_min", 1e-6);
   flat.check_all_used();
   return c;
 }
@@ -270,44 +258,32 @@ void recalibrate_head_norm(model::LuMamba& net, const Split& split, int64_t batc
   net->head_norm->running_var.copy_(var.clamp_min(0));
 }
 
-}  // namespace
-
-FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, const std::string& out_dir,
-                            bool resume, bool force) {
-  const OutputLock lock(out_dir);
-  check_existing_run(out_dir, flat, resume, force);
-  fs::create_directories(fs::path(out_dir) / "checkpoints");
-  const std::string ckpt_dir = (fs::path(out_dir) / "checkpoints").string();
-  const std::string last_path = ckpt_dir + "/last.safetensors", best_path = ckpt_dir + "/best.safetensors";
-  const std::string metrics_path = (fs::path(out_dir) / "metrics.jsonl").string();
-  write_text_file_atomic((fs::path(out_dir) / "config.yaml").string(), flat.to_yaml());
-
-  auto splits = make_splits(c);
+// The labels must fit the task: class codes below num_classes, or 0/1 columns for multi-label.
+void check_labels(const FinetuneConfig& c, const Splits& splits) {
   const int64_t k = c.task.n_classes;
   if (c.task.target == "multilabel") {
-    LUMAMBA_CHECK_INPUT(splits->train_ds.label_kind() == data::LabelKind::kMultiChannel,
+    LUMAMBA_CHECK_INPUT(splits.train_ds.label_kind() == data::LabelKind::kMultiChannel,
                         "target multilabel needs per-channel labels y (N, K) (e.g. TUAR tuar_mode=multi_binary)");
-    LUMAMBA_CHECK_INPUT(splits->train_ds.n_label_columns() == k,
+    LUMAMBA_CHECK_INPUT(splits.train_ds.n_label_columns() == k,
                         "the windows have {} label columns but model.num_classes is {}",
-                        splits->train_ds.n_label_columns(), k);
-    for (const auto v : splits->train_ds.multi_labels()) {
+                        splits.train_ds.n_label_columns(), k);
+    for (const auto v : splits.train_ds.multi_labels()) {
       LUMAMBA_CHECK_INPUT(v <= 1, "multi-label targets must be 0/1, found code {} (TUAR multi_label codes are "
                           "per-channel classes: preprocess with tuar_mode=multi_binary)", static_cast<int>(v));
     }
     LUMAMBA_CHECK_INPUT(c.class_weights == "none", "train.class_weights=balanced is for multiclass targets");
   } else {
-    LUMAMBA_CHECK_INPUT(splits->train_ds.label_kind() == data::LabelKind::kClass,
+    LUMAMBA_CHECK_INPUT(splits.train_ds.label_kind() == data::LabelKind::kClass,
                         "target multiclass needs class labels y (N,); these windows have per-channel labels "
                         "(use target: multilabel)");
-    LUMAMBA_CHECK_INPUT(splits->train_ds.n_classes() <= k, "labels go up to {} but model.num_classes is {}",
-                        splits->train_ds.n_classes() - 1, k);
+    LUMAMBA_CHECK_INPUT(splits.train_ds.n_classes() <= k, "labels go up to {} but model.num_classes is {}",
+                        splits.train_ds.n_classes() - 1, k);
   }
-  log::info("fine-tuning '{}': {} train / {} val / {} test windows, {} classes, head {}, mode {}", c.task.name,
-            splits->train.windows.size(), splits->val.windows.size(), splits->test.windows.size(), k,
-            c.model.classifier_option(), c.mode);
+}
 
-  torch::manual_seed(c.seed);
-  const auto options = resolve_model_options(c, model_overrides_of(flat));
+// The network to fine-tune: the encoder from init= (not when resuming: the training state has the
+// weights), the whole encoder frozen for a linear probe.
+model::LuMamba make_finetune_model(const FinetuneConfig& c, const model::LuMambaOptions& options, bool resume) {
   model::LuMamba net(options);
   if (!c.init.empty() && !resume) {
     const auto file = io::SafetensorsFile::open(c.init);
@@ -322,169 +298,254 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
       if (item.key().rfind("classifier.", 0) != 0) item.value().set_requires_grad(false);
     }
   }
-  const auto groups = make_parameter_groups(*net, c.optimizer, options.num_blocks());
-  auto optimizer = make_adamw(groups, c.optimizer);
+  return net;
+}
 
-  // Class weights from the training windows.
-  torch::Tensor class_weights;
-  if (c.class_weights == "balanced") {
-    std::vector<int64_t> y;
-    for (const int64_t w : splits->train.windows) y.push_back(splits->train_ds.class_labels()[static_cast<size_t>(w)]);
-    const auto w = eval::balanced_class_weights(y, k);
-    class_weights = torch::tensor(w, torch::kFloat64).to(torch::kFloat32);
-    log::info("class weights (balanced): {}", fmt::join(w, ", "));
+// Balanced class weights n / (K · n_k) of the training windows, or undefined for none.
+torch::Tensor class_weights_of(const FinetuneConfig& c, const Splits& splits) {
+  if (c.class_weights != "balanced") return {};
+  std::vector<int64_t> y;
+  for (const int64_t w : splits.train.windows) y.push_back(splits.train_ds.class_labels()[static_cast<size_t>(w)]);
+  const auto w = eval::balanced_class_weights(y, c.task.n_classes);
+  log::info("class weights (balanced): {}", fmt::join(w, ", "));
+  return torch::tensor(w, torch::kFloat64).to(torch::kFloat32);
+}
+
+// The epoch of the best checkpoint from metrics.jsonl (a run resumed after its best epoch).
+int64_t best_epoch_in_metrics(const std::string& metrics_path) {
+  int64_t best = -1;
+  std::ifstream in(metrics_path);
+  std::string l;
+  while (std::getline(in, l)) {
+    const auto j = nlohmann::json::parse(l, nullptr, false);
+    if (!j.is_discarded() && j.value("best", false)) best = j.value("epoch", int64_t{-1});
   }
+  return best;
+}
 
-  const auto plan0 = data::plan_epoch(splits->train_ds, splits->train.windows, c.batch_size, true, c.seed, 0, false);
-  const int64_t steps_per_epoch = static_cast<int64_t>(plan0.size());
-  CosineSchedule schedule = c.schedule;
-  const int64_t total_steps = c.max_steps > 0 ? std::min(c.max_steps, c.epochs * steps_per_epoch)
-                                              : c.epochs * steps_per_epoch;
-  schedule.total_steps = std::max<int64_t>(1, total_steps);
-  schedule.warmup_steps = std::min(c.warmup_epochs * steps_per_epoch, schedule.total_steps);
+// The epochs of a fine-tuning run after its data, model and optimiser exist.
+class FinetuneRun {
+ public:
+  FinetuneRun(const FinetuneConfig& c, const Splits& splits, const RunFolder& folder, model::LuMamba& net,
+              const std::vector<ParameterGroup>& groups, torch::optim::Optimizer& optimizer,
+              const CheckpointKeeper& keeper, const CosineSchedule& schedule, torch::Tensor class_weights)
+      : c_(c), splits_(splits), folder_(folder), net_(net), groups_(groups), optimizer_(optimizer), keeper_(keeper),
+        schedule_(schedule), class_weights_(std::move(class_weights)) {}
 
-  const std::string preprocess = splits->train_ds.preprocess_json().empty() ? "{}" : splits->train_ds.preprocess_json();
-  TrainingProgress progress;
-  // A checkpoint: the training state first (it commits the checkpoint), then the user-facing
-  // weights, each stamped with the step so that `--resume` can rebuild one a kill left behind.
-  const auto write_weights = [&](const std::string& path, const TrainingProgress& at) {
-    model::save_checkpoint(path, *net, options, preprocess,
-                           {{eval::kMetaTask, c.task.to_json()}, {kMetaTrainingStep, std::to_string(at.step)}});
-  };
-  if (resume) {
-    progress = resume_training(*net, *optimizer, ckpt_dir, write_weights);
-    truncate_metrics(metrics_path, "epoch", progress.epoch);
-    log::info("resumed after epoch {} (step {})", progress.epoch, progress.step);
-  } else {
-    write_text_file_atomic(metrics_path, "");
-  }
-
-  FinetuneResult result;
-  // One progress line over the whole run: its ETA counts every remaining step (an upper bound when
-  // early stopping ends the run sooner) and, through the elapsed time, validation too.
-  Progress bar("steps", std::max<int64_t>(0, total_steps - progress.step));
-  while (progress.epoch < c.epochs && progress.step < total_steps) {
-    if (c.stop_after_epochs > 0 && result.epochs_run >= c.stop_after_epochs) break;
-    if (progress.has_best && c.patience > 0 && progress.epochs_without_improvement >= c.patience) {
-      log::info("early stop: validation loss did not improve for {} epochs", c.patience);
-      break;
+  void run(TrainingProgress& progress, FinetuneResult& result) {
+    const int64_t total_steps = schedule_.total_steps;
+    // One progress line over the whole run: its ETA counts every remaining step (an upper bound when
+    // early stopping ends the run sooner) and, through the elapsed time, validation too.
+    Progress bar("steps", std::max<int64_t>(0, total_steps - progress.step));
+    while (progress.epoch < c_.epochs && progress.step < total_steps) {
+      if (c_.stop_after_epochs > 0 && result.epochs_run >= c_.stop_after_epochs) break;
+      if (progress.has_best && c_.patience > 0 && progress.epochs_without_improvement >= c_.patience) {
+        log::info("early stop: validation loss did not improve for {} epochs", c_.patience);
+        break;
+      }
+      const auto start = std::chrono::steady_clock::now();
+      auto line = train_one_epoch(progress, bar);
+      const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      recalibrate_head_norm(net_, splits_.train, c_.eval_batch_size);
+      const double val_loss = validate_epoch(line);
+      const bool improved = CheckpointKeeper::record(progress, val_loss);
+      progress.epochs_without_improvement = improved ? 0 : progress.epochs_without_improvement + 1;
+      if (improved) result.best_epoch = progress.epoch + 1;
+      progress.epoch += 1;
+      line["best"] = improved;
+      folder_.append_metrics(line.dump());
+      keeper_.save(progress, improved, val_loss);
+      ++result.epochs_run;
+      log::info("epoch {}/{} (step {}/{}): train loss {:.4f}, val loss {:.4f}{}, lr {:.2e}, {:.1f} s", progress.epoch,
+                c_.epochs, progress.step, total_steps, line["train_loss"].get<double>(), val_loss,
+                improved ? " (best)" : "", line["lr"].get<double>(), epoch_s);
     }
+    bar.finish(fmt::format("{} epochs, step {}/{}", result.epochs_run, progress.step, total_steps));
+  }
+
+ private:
+  // One epoch of optimiser steps (fewer when train.max_steps ends inside it); its metrics line with
+  // the training loss and the diagnostics of learning: mean gradient norm per model part and how
+  // much the pooled encoder output differs between the windows of a batch (near 0 = the encoder
+  // ignores its input).
+  nlohmann::json train_one_epoch(TrainingProgress& progress, Progress& bar) {
     const int64_t epoch = progress.epoch;
-    net->train();
-    auto plan = data::plan_epoch(splits->train_ds, splits->train.windows, c.batch_size, true, c.seed, epoch, false);
-    if (progress.step + static_cast<int64_t>(plan.size()) > total_steps) {
-      plan.resize(static_cast<size_t>(total_steps - progress.step));  // train.max_steps ends inside this epoch
+    net_->train();
+    auto plan = data::plan_epoch(splits_.train_ds, splits_.train.windows, c_.batch_size, true, c_.seed, epoch, false);
+    if (progress.step + static_cast<int64_t>(plan.size()) > schedule_.total_steps) {
+      plan.resize(static_cast<size_t>(schedule_.total_steps - progress.step));
     }
-    data::BackgroundLoader loader(splits->train_ds, std::move(plan));
+    data::BackgroundLoader loader(splits_.train_ds, std::move(plan));
     data::Batch batch;
     double loss_sum = 0, lr = 0, spread_sum = 0;
     int64_t n_seen = 0, n_steps = 0;
     std::map<std::string, double> grad_norm_sum;
     const auto epoch_start = std::chrono::steady_clock::now();
     while (loader.next(batch)) {
-      lr = apply_schedule(*optimizer, groups, schedule, progress.step);
-      optimizer->zero_grad();
+      lr = apply_schedule(optimizer_, groups_, schedule_, progress.step);
+      optimizer_.zero_grad();
       // An all-false mask: the location jitter of training is active, as in the reference.
       const auto mask = torch::zeros(batch.signal.sizes(), torch::kBool);
-      const auto output = net->forward(batch.signal, batch.locations, mask);
-      const auto loss = loss_of(output.logits, batch.labels, c.task, class_weights);
+      const auto output = net_->forward(batch.signal, batch.locations, mask);
+      const auto loss = loss_of(output.logits, batch.labels, c_.task, class_weights_);
       if (!std::isfinite(loss.item<double>())) {
         std::set<std::string> sources;
-        for (const int64_t w : batch.windows) sources.insert(splits->train_ds.recording_of(w).name);
+        for (const int64_t w : batch.windows) sources.insert(splits_.train_ds.recording_of(w).name);
         throw InputError(fmt::format("step {} (epoch {}): the training loss is not finite ({}); lower optimizer.lr "
                                      "or set train.grad_clip; the batch came from {}", progress.step + 1, epoch + 1,
                                      loss.item<double>(), fmt::join(sources, ", ")));
       }
       loss.backward();
-      for (const auto& [part, norm] : gradient_norms_by_part(*net)) grad_norm_sum[part] += norm;
+      for (const auto& [part, norm] : gradient_norms_by_part(*net_)) grad_norm_sum[part] += norm;
       spread_sum += encoder_spread(output.encoder_out);
       ++n_steps;
-      clip_gradients(groups, c.grad_clip);
-      optimizer->step();
+      clip_gradients(groups_, c_.grad_clip);
+      optimizer_.step();
       ++progress.step;
       const auto b = static_cast<int64_t>(batch.windows.size());
       loss_sum += loss.item<double>() * static_cast<double>(b);
       n_seen += b;
       const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-      bar.advance(1, fmt::format("epoch {}/{}, loss {:.4f}, lr {:.2e}, {:.1f} windows/s", epoch + 1, c.epochs,
-                                 loss_sum / static_cast<double>(n_seen),
-                                 lr, static_cast<double>(n_seen) / std::max(sec, 1e-9)));
+      bar.advance(1, fmt::format("epoch {}/{}, loss {:.4f}, lr {:.2e}, {:.1f} windows/s", epoch + 1, c_.epochs,
+                                 loss_sum / static_cast<double>(n_seen), lr,
+                                 static_cast<double>(n_seen) / std::max(sec, 1e-9)));
     }
-    const double train_loss = loss_sum / static_cast<double>(std::max<int64_t>(1, n_seen));
     const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-
-    recalibrate_head_norm(net, splits->train, c.eval_batch_size);
-    nlohmann::json line{{"epoch", epoch + 1}, {"step", progress.step}, {"lr", lr}, {"train_loss", train_loss},
+    nlohmann::json line{{"epoch", epoch + 1}, {"step", progress.step}, {"lr", lr},
+                        {"train_loss", loss_sum / static_cast<double>(std::max<int64_t>(1, n_seen))},
                         {"train_windows_per_s", static_cast<double>(n_seen) / std::max(epoch_s, 1e-9)}};
-    // Diagnostics of learning: mean gradient norm per model part and how much the pooled encoder
-    // output differs between the windows of a batch (near 0 = the encoder ignores its input).
     nlohmann::json grad_norms = nlohmann::json::object();
     for (const auto& [part, sum] : grad_norm_sum) grad_norms[part] = sum / static_cast<double>(std::max<int64_t>(1, n_steps));
     line["grad_norm"] = grad_norms;
     line["encoder_spread"] = spread_sum / static_cast<double>(std::max<int64_t>(1, n_steps));
-    double val_loss = train_loss;
-    if (!splits->val.windows.empty()) {
-      const auto [vl, probs] = validate(net, splits->val, c.task, c.eval_batch_size);
-      val_loss = vl;
-      line["val_loss"] = vl;
-      const auto m = eval::evaluate_predictions(*splits->val.dataset, splits->val.windows, probs, k);
-      if (m.multilabel) {
-        line["val_auroc_macro"] = m.multilabel_windows.auroc_macro;
-      } else {
-        line["val_balanced_accuracy"] = m.windows.balanced_accuracy;
-        line["val_auroc"] = m.windows.auroc;
-      }
-    }
-    const bool improved = !progress.has_best || val_loss < progress.best_metric;
-    if (improved) {
-      progress.best_metric = val_loss;
-      progress.has_best = true;
-      progress.best_step = progress.step;
-      progress.epochs_without_improvement = 0;
-      result.best_epoch = epoch + 1;
-    } else {
-      ++progress.epochs_without_improvement;
-    }
-    progress.epoch = epoch + 1;
-    line["best"] = improved;
-    append_metrics_line(metrics_path, line.dump());
-    save_training_state(training_state_path(ckpt_dir), *net, *optimizer, progress);
-    write_weights(last_path, progress);
-    if (improved) write_weights(best_path, progress);
-    ++result.epochs_run;
-    log::info("epoch {}/{} (step {}/{}): train loss {:.4f}, val loss {:.4f}{}, lr {:.2e}, {:.1f} s", progress.epoch,
-              c.epochs, progress.step, total_steps, train_loss, val_loss, improved ? " (best)" : "", lr, epoch_s);
+    return line;
   }
-  bar.finish(fmt::format("{} epochs, step {}/{}", result.epochs_run, progress.step, total_steps));
+
+  // The validation loss of the epoch (the training loss when there are no validation windows) and
+  // its metrics, added to the epoch's line.
+  double validate_epoch(nlohmann::json& line) {
+    if (splits_.val.windows.empty()) return line["train_loss"].get<double>();
+    const auto [val_loss, probs] = validate(net_, splits_.val, c_.task, c_.eval_batch_size);
+    line["val_loss"] = val_loss;
+    const auto m = eval::evaluate_predictions(*splits_.val.dataset, splits_.val.windows, probs, c_.task.n_classes);
+    if (m.multilabel) {
+      line["val_auroc_macro"] = m.multilabel_windows.auroc_macro;
+    } else {
+      line["val_balanced_accuracy"] = m.windows.balanced_accuracy;
+      line["val_auroc"] = m.windows.auroc;
+    }
+    return val_loss;
+  }
+
+  const FinetuneConfig& c_;
+  const Splits& splits_;
+  const RunFolder& folder_;
+  model::LuMamba& net_;
+  const std::vector<ParameterGroup>& groups_;
+  torch::optim::Optimizer& optimizer_;
+  const CheckpointKeeper& keeper_;
+  const CosineSchedule& schedule_;
+  const torch::Tensor class_weights_;
+};
+
+// The best checkpoint on the test windows: metrics (test_metrics.json) and per-window predictions.
+eval::EvaluationReport test_best_checkpoint(const FinetuneConfig& c, const Splits& splits, model::LuMamba& net,
+                                            const RunFolder& folder) {
+  const auto file = io::SafetensorsFile::open(folder.best_path);
+  model::load_state_dict(*net, {&file});
+  net->eval();
+  const auto probs = eval::predict_windows(net, *splits.test.dataset, splits.test.windows, c.task, c.eval_batch_size,
+                                           true);
+  auto report = eval::evaluate_predictions(*splits.test.dataset, splits.test.windows, probs, c.task.n_classes);
+  write_text_file_atomic((fs::path(folder.dir) / "test_metrics.json").string(), report.to_json() + "\n");
+  eval::write_predictions_csv((fs::path(folder.dir) / "test_predictions.csv").string(), *splits.test.dataset,
+                              splits.test.windows, probs, c.task.n_classes);
+  return report;
+}
+
+}  // namespace
+
+FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, const std::string& out_dir,
+                            bool resume, bool force) {
+  const RunFolder folder(out_dir, flat, resume, force);
+  auto splits = make_splits(c);
+  check_labels(c, *splits);
+  log::info("fine-tuning '{}': {} train / {} val / {} test windows, {} classes, head {}, mode {}", c.task.name,
+            splits->train.windows.size(), splits->val.windows.size(), splits->test.windows.size(), c.task.n_classes,
+            c.model.classifier_option(), c.mode);
+
+  torch::manual_seed(c.seed);
+  const auto options = resolve_model_options(c, model_overrides_of(flat));
+  auto net = make_finetune_model(c, options, resume);
+  const auto groups = make_parameter_groups(*net, c.optimizer, options.num_blocks());
+  auto optimizer = make_adamw(groups, c.optimizer);
+  auto class_weights = class_weights_of(c, *splits);
+
+  const auto steps_per_epoch = static_cast<int64_t>(
+      data::plan_epoch(splits->train_ds, splits->train.windows, c.batch_size, true, c.seed, 0, false).size());
+  CosineSchedule schedule = c.schedule;
+  const int64_t total_steps = c.max_steps > 0 ? std::min(c.max_steps, c.epochs * steps_per_epoch)
+                                              : c.epochs * steps_per_epoch;
+  schedule.total_steps = std::max<int64_t>(1, total_steps);
+  schedule.warmup_steps = std::min(c.warmup_epochs * steps_per_epoch, schedule.total_steps);
+
+  // Weights stamped with the step, so that `--resume` can rebuild one a kill left behind.
+  const std::string preprocess = splits->train_ds.preprocess_json().empty() ? "{}" : splits->train_ds.preprocess_json();
+  const CheckpointKeeper keeper(folder, *net, *optimizer, [&](const std::string& path, const TrainingProgress& at,
+                                                              double /*val_loss*/) {
+    model::save_checkpoint(path, *net, options, preprocess,
+                           {{eval::kMetaTask, c.task.to_json()}, {kMetaTrainingStep, std::to_string(at.step)}});
+  });
+  TrainingProgress progress = keeper.start(resume, "epoch");
+  if (resume) log::info("resumed after epoch {} (step {})", progress.epoch, progress.step);
+
+  FinetuneResult result;
+  FinetuneRun(c, *splits, folder, net, groups, *optimizer, keeper, schedule, class_weights).run(progress, result);
   result.steps = progress.step;
   result.epochs_completed = progress.epoch;
   result.train_windows = static_cast<int64_t>(splits->train.windows.size());
   result.best_val_loss = progress.best_metric;
-  result.best_checkpoint = best_path;
-  if (result.best_epoch < 0 && progress.has_best) {
-    // Resumed after the best epoch: find it in the metrics file.
-    std::ifstream in(metrics_path);
-    std::string l;
-    while (std::getline(in, l)) {
-      const auto j = nlohmann::json::parse(l, nullptr, false);
-      if (!j.is_discarded() && j.value("best", false)) result.best_epoch = j.value("epoch", int64_t{-1});
-    }
-  }
-
+  result.best_checkpoint = folder.best_path;
+  if (result.best_epoch < 0 && progress.has_best) result.best_epoch = best_epoch_in_metrics(folder.metrics_path);
   if (!splits->test.windows.empty()) {
-    const auto file = io::SafetensorsFile::open(best_path);
-    model::load_state_dict(*net, {&file});
-    net->eval();
-    const auto probs = eval::predict_windows(net, *splits->test.dataset, splits->test.windows, c.task,
-                                             c.eval_batch_size, true);
-    result.test = eval::evaluate_predictions(*splits->test.dataset, splits->test.windows, probs, k);
+    result.test = test_best_checkpoint(c, *splits, net, folder);
     result.has_test = true;
     log::info("test (best checkpoint, epoch {}), {}", result.best_epoch, result.test.summary_line());
-    write_text_file_atomic((fs::path(out_dir) / "test_metrics.json").string(), result.test.to_json() + "\n");
-    eval::write_predictions_csv((fs::path(out_dir) / "test_predictions.csv").string(), *splits->test.dataset,
-                                splits->test.windows, probs, k);
   }
   return result;
+}
+
+SeedsResult run_finetune_seeds(const FlatConfig& flat, const std::string& out_dir, const std::vector<int64_t>& seeds,
+                               bool resume, bool force) {
+  std::map<std::string, std::vector<double>> values;
+  nlohmann::json runs = nlohmann::json::array();
+  for (const int64_t seed : seeds) {
+    auto flat_seed = flat;
+    flat_seed.set("train.seed", std::to_string(seed));
+    const auto config = finetune_config(flat_seed);
+    const std::string dir = (fs::path(out_dir) / fmt::format("seed_{}", seed)).string();
+    log::info("== seed {} -> {}", seed, dir);
+    const auto result = run_finetune(config, flat_seed, dir, resume, force);
+    LUMAMBA_CHECK_INPUT(result.has_test, "several seeds need test windows (split 'test' or test_data=...)");
+    LUMAMBA_CHECK_INPUT(!result.test.multilabel, "the summary over seeds is for multiclass metrics only");
+    const auto& m = result.test.windows;
+    for (const auto& [name, v] : std::vector<std::pair<std::string, double>>{
+             {"balanced_accuracy", m.balanced_accuracy}, {"auroc", m.auroc}, {"aupr", m.aupr},
+             {"cohen_kappa", m.cohen_kappa}, {"f1_weighted", m.f1_weighted}}) {
+      values[name].push_back(v);
+    }
+    runs.push_back({{"seed", seed}, {"dir", dir}, {"test", nlohmann::json::parse(result.test.to_json())}});
+  }
+  SeedsResult out;
+  out.test_windows = summarise_over_runs(values);
+  nlohmann::json summary{{"seeds", seeds}, {"runs", runs}};
+  for (const auto& [name, s] : out.test_windows) {
+    summary["test_windows"][name] = {{"mean", s.mean}, {"std", s.std}};
+    log::info("test {}: {:.4f} ± {:.4f} over {} seeds", name, s.mean, s.std, s.n);
+  }
+  out.summary_json = summary.dump(2);
+  write_text_file_atomic((fs::path(out_dir) / "seeds_summary.json").string(), out.summary_json + "\n");
+  return out;
 }
 
 }  // namespace lumamba::train

@@ -11,12 +11,12 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <random>
 
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
-#include "lumamba/core/output_lock.h"
 #include "lumamba/core/progress.h"
 #include "lumamba/io/safetensors.h"
 #include "lumamba/model/lumamba.h"
@@ -84,23 +84,13 @@ PretrainConfig pretrain_config(const FlatConfig& flat) {
   check_range("objective.lejepa_scaling", o.lejepa_scaling(), 0.0, kInf);
   validate(o);
 
-  c.epochs = flat.get_int("train.epochs", c.epochs);
-  c.warmup_epochs = flat.get_int("train.warmup_epochs", c.warmup_epochs);
-  c.batch_size = flat.get_int("train.batch_size", c.batch_size);
-  c.max_steps = flat.get_int("train.max_steps", c.max_steps);
-  c.grad_clip = flat.get_double("train.grad_clip", c.grad_clip);
-  c.seed = static_cast<uint64_t>(flat.get_int("train.seed", static_cast<int64_t>(c.seed)));
+  static_cast<CommonTrainSettings&>(c) = read_common_train_settings(flat, c);
   c.validation = flat.get_string("train.validation", c.validation);
   c.val_fraction = flat.get_double("train.val_fraction", c.val_fraction);
   c.log_every = flat.get_int("train.log_every", c.log_every);
   c.val_every = flat.get_int("train.val_every", c.val_every);
   c.checkpoint_every = flat.get_int("train.checkpoint_every", c.checkpoint_every);
   c.max_val_batches = flat.get_int("train.max_val_batches", c.max_val_batches);
-  check_range("train.epochs", static_cast<double>(c.epochs), 1, 1e6);
-  check_range("train.warmup_epochs", static_cast<double>(c.warmup_epochs), 0, static_cast<double>(c.epochs));
-  check_range("train.batch_size", static_cast<double>(c.batch_size), 1, 1e6);
-  check_range("train.max_steps", static_cast<double>(c.max_steps), 0, 1e12);
-  check_range("train.grad_clip", c.grad_clip, 0.0, kInf);
   check_option("train.validation", c.validation, {"auto", "split", "random", "none"});
   check_range("train.val_fraction", c.val_fraction, 0.0, 0.9);
   check_range("train.log_every", static_cast<double>(c.log_every), 1, 1e12);
@@ -114,10 +104,6 @@ PretrainConfig pretrain_config(const FlatConfig& flat) {
   defaults.lr = 1.25e-4;
   defaults.weight_decay = 0.01;
   c.optimizer = read_adamw_settings(flat, defaults, /*with_layer_decay=*/false);
-  c.schedule.warmup_lr_init = flat.get_double("schedule.warmup_lr_init", 2.5e-7);
-  c.schedule.lr_min = flat.get_double("schedule.lr_min", 2.5e-7);
-  check_range("schedule.warmup_lr_init", c.schedule.warmup_lr_init, 0.0, 1.0);
-  check_range("schedule.lr_min", c.schedule.lr_min, 0.0, 1.0);
   flat.check_all_used();
   return c;
 }
@@ -292,35 +278,30 @@ nlohmann::json val_fields(const LossSums& v, const PretrainObjectiveOptions& o) 
   return j;
 }
 
-}  // namespace
+// The windows a run trains and validates on, checked against the objective's crops.
+struct PretrainData {
+  data::WindowDataset train_ds, val_ds;
+  PretrainSplit split;
+  const data::WindowDataset* val_source = nullptr;
+  std::vector<int64_t> val_windows;
+  std::string channel_counts;  ///< "19 ch: 6839, 58 ch: 6839" (training windows per channel count)
+};
 
-PretrainResult run_pretrain(const PretrainConfig& c, const FlatConfig& flat, const std::string& out_dir,
-                            bool resume, bool force) {
-  LUMAMBA_CHECK_INPUT(!c.train_files.empty(), "pretraining needs data=FILE.h5[,FILE2.h5] (HDF5 windows from "
-                      "`lumamba preprocess`)");
-  const OutputLock lock(out_dir);
-  check_existing_run(out_dir, flat, resume, force, {"train.max_steps"});
-  fs::create_directories(fs::path(out_dir) / "checkpoints");
-  const std::string ckpt_dir = (fs::path(out_dir) / "checkpoints").string();
-  const std::string last_path = ckpt_dir + "/last.safetensors", best_path = ckpt_dir + "/best.safetensors";
-  const std::string metrics_path = (fs::path(out_dir) / "metrics.jsonl").string();
-  write_text_file_atomic((fs::path(out_dir) / "config.yaml").string(), flat.to_yaml());
-
-  // Data: any channel counts, labels not needed.
-  data::DatasetOptions data_options;
+std::unique_ptr<PretrainData> open_pretrain_data(const PretrainConfig& c) {
+  auto d = std::make_unique<PretrainData>();
+  data::DatasetOptions data_options;  // any channel counts, labels not needed
   data_options.layout = c.layout;
-  const auto train_ds = data::WindowDataset::open(c.train_files, data_options);
-  data::WindowDataset val_ds;
-  const auto split = split_pretrain_windows(train_ds, c);
-  const data::WindowDataset* val_source = &train_ds;
-  std::vector<int64_t> val_windows = split.val;
+  d->train_ds = data::WindowDataset::open(c.train_files, data_options);
+  d->split = split_pretrain_windows(d->train_ds, c);
+  d->val_source = &d->train_ds;
+  d->val_windows = d->split.val;
   if (!c.val_files.empty()) {
-    val_ds = data::WindowDataset::open(c.val_files, data_options);
-    val_source = &val_ds;
-    val_windows.clear();
-    for (int64_t w = 0; w < val_ds.size(); ++w) val_windows.push_back(w);
+    d->val_ds = data::WindowDataset::open(c.val_files, data_options);
+    d->val_source = &d->val_ds;
+    d->val_windows.clear();
+    for (int64_t w = 0; w < d->val_ds.size(); ++w) d->val_windows.push_back(w);
   }
-  const int64_t t = train_ds.n_samples(), p = c.model.patch_size();
+  const int64_t t = d->train_ds.n_samples(), p = c.model.patch_size();
   LUMAMBA_CHECK_INPUT(t % p == 0, "windows of {} samples are not a multiple of model.patch_size = {}", t, p);
   if (c.objective.uses_lejepa()) {
     LUMAMBA_CHECK_INPUT(c.objective.num_patches_global() * p <= t,
@@ -331,26 +312,180 @@ PretrainResult run_pretrain(const PretrainConfig& c, const FlatConfig& flat, con
                         c.objective.num_patches_local() * p, t);
   }
   if (!c.val_files.empty()) {
-    LUMAMBA_CHECK_INPUT(val_ds.n_samples() == t, "val_data windows have {} samples, training windows {}",
-                        val_ds.n_samples(), t);
+    LUMAMBA_CHECK_INPUT(d->val_ds.n_samples() == t, "val_data windows have {} samples, training windows {}",
+                        d->val_ds.n_samples(), t);
   }
   std::map<int64_t, int64_t> per_channels;
-  for (const int64_t w : split.train) ++per_channels[train_ds.recording_of(w).n_channels];
-  std::string channel_counts;
-  for (const auto& [ch, n] : per_channels) channel_counts += fmt::format("{}{} ch: {}", channel_counts.empty() ? "" : ", ", ch, n);
+  for (const int64_t w : d->split.train) ++per_channels[d->train_ds.recording_of(w).n_channels];
+  for (const auto& [ch, n] : per_channels) {
+    d->channel_counts += fmt::format("{}{} ch: {}", d->channel_counts.empty() ? "" : ", ", ch, n);
+  }
   log::info("pretraining ({}): {} train windows ({}), {} validation windows ({}), T = {} samples",
-            c.objective.mode(), split.train.size(), channel_counts, val_windows.size(),
-            c.val_files.empty() ? split.how : "val_data", t);
+            c.objective.mode(), d->split.train.size(), d->channel_counts, d->val_windows.size(),
+            c.val_files.empty() ? d->split.how : "val_data", t);
+  return d;
+}
+
+// One pretraining run after its data, model and optimiser exist: the step, what follows a step
+// (metrics line, validation, epoch summary, checkpoint), and the loop over steps.
+class PretrainRun {
+ public:
+  PretrainRun(const PretrainConfig& c, const PretrainData& d, const RunFolder& folder, model::LuMamba& net,
+              const std::vector<ParameterGroup>& groups, torch::optim::Optimizer& optimizer,
+              const CheckpointKeeper& keeper, const CosineSchedule& schedule, int64_t steps_per_epoch,
+              int64_t stop_step)
+      : c_(c), d_(d), folder_(folder), net_(net), groups_(groups), optimizer_(optimizer), keeper_(keeper),
+        schedule_(schedule), steps_per_epoch_(steps_per_epoch), stop_step_(stop_step) {}
+
+  void run(TrainingProgress& progress) {
+    net_->train();
+    Progress bar("pretraining steps", stop_step_ - progress.step);
+    epoch_sums_ = LossSums::from_json(progress.partial_epoch_json);  // a resumed epoch's steps so far
+    while (progress.step < stop_step_) {
+      const int64_t epoch = progress.step / steps_per_epoch_;
+      auto plan = data::plan_epoch(d_.train_ds, d_.split.train, c_.batch_size, true, c_.seed, epoch, true);
+      plan.erase(plan.begin(), plan.begin() + static_cast<std::ptrdiff_t>(progress.step % steps_per_epoch_));
+      const auto left = static_cast<size_t>(stop_step_ - progress.step);
+      if (plan.size() > left) plan.resize(left);
+      data::BackgroundLoader loader(d_.train_ds, std::move(plan));
+      data::Batch batch;
+      auto t0 = std::chrono::steady_clock::now();
+      while (loader.next(batch)) {
+        train_step(batch, progress, t0);
+        bar.advance(1, fmt::format("step {}, epoch {}, {}, lr {:.2e}, {:.1f} windows/s", progress.step, epoch + 1,
+                                   interval_.brief(c_.objective), lr_,
+                                   static_cast<double>(interval_.windows) / std::max(interval_.seconds, 1e-9)));
+        after_step(progress);
+        t0 = std::chrono::steady_clock::now();
+      }
+    }
+    bar.finish();
+  }
+
+ private:
+  double epoch_fraction(int64_t step) const {
+    return static_cast<double>(step) / static_cast<double>(steps_per_epoch_);
+  }
+
+  void train_step(const data::Batch& batch, TrainingProgress& progress,
+                  const std::chrono::steady_clock::time_point& t0) {
+    const int64_t step = progress.step;
+    lr_ = apply_schedule(optimizer_, groups_, schedule_, step);
+    auto generator = step_generator(c_.seed, step);
+    optimizer_.zero_grad();
+    const auto loss = compute_pretrain_loss(net_, batch.signal, batch.locations, batch.channel_names, step,
+                                            c_.objective, generator);
+    LUMAMBA_CHECK_INPUT(std::isfinite(loss.total.item<double>()), "step {}: the loss is not finite ({}); lower "
+                        "optimizer.lr or check the data", step, loss.total.item<double>());
+    loss.total.backward();
+    const double grad_norm = clip_gradients(groups_, c_.grad_clip);
+    optimizer_.step();
+    ++progress.step;
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (auto* s : {&interval_, &epoch_sums_}) {
+      s->add(loss, batch.signal.size(0));
+      s->grad_norm += grad_norm;
+      s->seconds += dt;
+    }
+  }
+
+  void after_step(TrainingProgress& progress) {
+    if (progress.step % c_.log_every == 0 || progress.step == stop_step_) log_interval(progress);
+    const bool epoch_end = progress.step % steps_per_epoch_ == 0;
+    const bool do_val = epoch_end || (c_.val_every > 0 && progress.step % c_.val_every == 0);
+    bool improved = false, validated = false;
+    double val_loss = 0;
+    nlohmann::json val_json;
+    if (do_val && !d_.val_windows.empty()) {
+      const auto v = validate_pretrain(net_, *d_.val_source, d_.val_windows, c_);
+      val_loss = v.mean_total();
+      val_json = val_fields(v, c_.objective);
+      validated = true;
+      log::info("step {}: validation {}{}", progress.step, v.brief(c_.objective),
+                c_.objective.uses_reconstruction()
+                    ? fmt::format("; predicting zeros: masked {:.4f}", v.mean(v.zero_masked)) : "");
+    } else if (epoch_end && d_.val_windows.empty()) {
+      val_loss = epoch_sums_.mean_total();  // no validation windows: the epoch's training loss
+      validated = true;
+    }
+    if (validated) improved = CheckpointKeeper::record(progress, val_loss);
+    if (epoch_end) {
+      progress.epoch = progress.step / steps_per_epoch_;
+      log_epoch(progress, val_json, validated && !d_.val_windows.empty(), val_loss, improved);
+    } else if (!val_json.is_null()) {
+      nlohmann::json line{{"kind", "val"}, {"step", progress.step}, {"epoch", epoch_fraction(progress.step)}, {"lr", lr_}};
+      line.update(val_json);
+      line["best"] = improved;
+      folder_.append_metrics(line.dump());
+    }
+    // Every improvement is validated, so it is always a checkpoint.
+    const bool checkpoint = epoch_end || validated || progress.step == stop_step_ ||
+                            (c_.checkpoint_every > 0 && progress.step % c_.checkpoint_every == 0);
+    if (checkpoint) {
+      progress.partial_epoch_json = epoch_sums_.steps > 0 ? epoch_sums_.to_json().dump() : "";
+      keeper_.save(progress, improved, validated ? val_loss : progress.best_metric);
+    }
+  }
+
+  void log_interval(const TrainingProgress& progress) {
+    nlohmann::json line{{"kind", "train"}, {"step", progress.step}, {"epoch", epoch_fraction(progress.step)},
+                        {"lr", lr_}, {"steps", interval_.steps},
+                        {"grad_norm", interval_.grad_norm / static_cast<double>(interval_.steps)},
+                        {"samples_per_s", static_cast<double>(interval_.windows) / std::max(interval_.seconds, 1e-9)}};
+    interval_.write(line, "", c_.objective);
+    folder_.append_metrics(line.dump());
+    interval_ = LossSums();
+  }
+
+  void log_epoch(const TrainingProgress& progress, const nlohmann::json& val_json, bool validated, double val_loss,
+                 bool improved) {
+    nlohmann::json line{{"kind", "epoch"}, {"step", progress.step}, {"epoch", progress.epoch}, {"lr", lr_},
+                        {"samples_per_s", static_cast<double>(epoch_sums_.windows) / std::max(epoch_sums_.seconds, 1e-9)},
+                        {"train_steps", epoch_sums_.steps}};
+    epoch_sums_.write(line, "train_", c_.objective);
+    if (!val_json.is_null()) line.update(val_json);
+    line["best"] = improved;
+    folder_.append_metrics(line.dump());
+    const double remaining = static_cast<double>(stop_step_ - progress.step) * epoch_sums_.seconds /
+                             static_cast<double>(std::max<int64_t>(1, epoch_sums_.steps));
+    log::info("epoch {}/{} (step {}): train {}{}, lr {:.2e}, {:.1f} s, ETA {:.0f} s", progress.epoch, c_.epochs,
+              progress.step, epoch_sums_.brief(c_.objective),
+              validated ? fmt::format(", val loss {:.4f}{}", val_loss, improved ? " (best)" : "") : "", lr_,
+              epoch_sums_.seconds, remaining);
+    epoch_sums_ = LossSums();
+  }
+
+  const PretrainConfig& c_;
+  const PretrainData& d_;
+  const RunFolder& folder_;
+  model::LuMamba& net_;
+  const std::vector<ParameterGroup>& groups_;
+  torch::optim::Optimizer& optimizer_;
+  const CheckpointKeeper& keeper_;
+  const CosineSchedule& schedule_;
+  const int64_t steps_per_epoch_, stop_step_;
+  LossSums interval_, epoch_sums_;
+  double lr_ = 0;
+};
+
+}  // namespace
+
+PretrainResult run_pretrain(const PretrainConfig& c, const FlatConfig& flat, const std::string& out_dir,
+                            bool resume, bool force) {
+  LUMAMBA_CHECK_INPUT(!c.train_files.empty(), "pretraining needs data=FILE.h5[,FILE2.h5] (HDF5 windows from "
+                      "`lumamba preprocess`)");
+  const RunFolder folder(out_dir, flat, resume, force, {"train.max_steps"});
+  const auto d = open_pretrain_data(c);
 
   torch::manual_seed(c.seed);
   model::LuMamba net(c.model);
   const auto groups = make_parameter_groups(*net, c.optimizer, c.model.num_blocks());
   auto optimizer = make_adamw(groups, c.optimizer);
 
-  const auto plan0 = data::plan_epoch(train_ds, split.train, c.batch_size, true, c.seed, 0, /*drop_last=*/true);
-  const auto steps_per_epoch = static_cast<int64_t>(plan0.size());
+  const auto steps_per_epoch = static_cast<int64_t>(
+      data::plan_epoch(d->train_ds, d->split.train, c.batch_size, true, c.seed, 0, /*drop_last=*/true).size());
   LUMAMBA_CHECK_INPUT(steps_per_epoch > 0, "no full batch of train.batch_size = {} windows with one channel count "
-                      "(training windows per channel count: {})", c.batch_size, channel_counts);
+                      "(training windows per channel count: {})", c.batch_size, d->channel_counts);
   CosineSchedule schedule = c.schedule;
   schedule.total_steps = c.epochs * steps_per_epoch;
   schedule.warmup_steps = c.warmup_epochs * steps_per_epoch;
@@ -360,144 +495,27 @@ PretrainResult run_pretrain(const PretrainConfig& c, const FlatConfig& flat, con
             stop_step < schedule.total_steps ? fmt::format(", stopping after step {}", stop_step) : "",
             model::count_parameters(*net));
 
-  const std::string preprocess = train_ds.preprocess_json().empty() ? "{}" : train_ds.preprocess_json();
-  TrainingProgress progress;
-  // Weights stamped with their step (`--resume` rebuilds a file a kill left behind from the
-  // training state, which each checkpoint writes first).
-  const auto write_weights = [&](const std::string& path, const TrainingProgress& at, double val_loss) {
+  // Weights stamped with their step and validation loss (`--resume` rebuilds a file a kill left
+  // behind from the training state, which each checkpoint writes first).
+  const std::string preprocess = d->train_ds.preprocess_json().empty() ? "{}" : d->train_ds.preprocess_json();
+  const CheckpointKeeper keeper(folder, *net, *optimizer, [&](const std::string& path, const TrainingProgress& at,
+                                                              double val_loss) {
     nlohmann::json meta{{"mode", c.objective.mode()}, {"step", at.step},
                         {"epoch", static_cast<double>(at.step) / static_cast<double>(steps_per_epoch)},
                         {"val_loss", val_loss}};
     model::save_checkpoint(path, *net, c.model, preprocess,
                            {{kMetaPretrain, meta.dump()}, {kMetaTrainingStep, std::to_string(at.step)}});
-  };
+  });
+  TrainingProgress progress = keeper.start(resume, "step");
   if (resume) {
-    progress = resume_training(*net, *optimizer, ckpt_dir,
-                               [&](const std::string& path, const TrainingProgress& at) { write_weights(path, at, at.best_metric); });
-    truncate_metrics(metrics_path, "step", progress.step);
     log::info("resumed at step {} (epoch {}, {} steps into it)", progress.step, progress.step / steps_per_epoch + 1,
               progress.step % steps_per_epoch);
-  } else {
-    write_text_file_atomic(metrics_path, "");
   }
+  PretrainRun(c, *d, folder, net, groups, *optimizer, keeper, schedule, steps_per_epoch, stop_step).run(progress);
 
   PretrainResult result;
-  result.best_checkpoint = best_path;
-  result.last_checkpoint = last_path;
-  net->train();
-  Progress bar("pretraining steps", stop_step - progress.step);
-  LossSums interval;
-  LossSums epoch_sums = LossSums::from_json(progress.partial_epoch_json);  // a resumed epoch's steps so far
-  double lr = 0;
-  while (progress.step < stop_step) {
-    const int64_t epoch = progress.step / steps_per_epoch;
-    const int64_t skip = progress.step % steps_per_epoch;
-    auto plan = data::plan_epoch(train_ds, split.train, c.batch_size, true, c.seed, epoch, true);
-    plan.erase(plan.begin(), plan.begin() + static_cast<std::ptrdiff_t>(skip));
-    const auto left = static_cast<size_t>(stop_step - progress.step);
-    if (plan.size() > left) plan.resize(left);
-    data::BackgroundLoader loader(train_ds, std::move(plan));
-    data::Batch batch;
-    auto t0 = std::chrono::steady_clock::now();
-    while (loader.next(batch)) {
-      const int64_t step = progress.step;
-      lr = apply_schedule(*optimizer, groups, schedule, step);
-      auto generator = step_generator(c.seed, step);
-      optimizer->zero_grad();
-      const auto loss = compute_pretrain_loss(net, batch.signal, batch.locations, batch.channel_names, step,
-                                              c.objective, generator);
-      LUMAMBA_CHECK_INPUT(std::isfinite(loss.total.item<double>()), "step {}: the loss is not finite ({}); lower "
-                          "optimizer.lr or check the data", step, loss.total.item<double>());
-      loss.total.backward();
-      const double grad_norm = clip_gradients(groups, c.grad_clip);
-      optimizer->step();
-      ++progress.step;
-      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const auto b = batch.signal.size(0);
-      for (auto* s : {&interval, &epoch_sums}) {
-        s->add(loss, b);
-        s->grad_norm += grad_norm;
-        s->seconds += dt;
-      }
-      bar.advance(1, fmt::format("step {}, epoch {}, {}, lr {:.2e}, {:.1f} windows/s", progress.step, epoch + 1,
-                                 interval.brief(c.objective), lr,
-                                 static_cast<double>(interval.windows) / std::max(interval.seconds, 1e-9)));
-
-      if (progress.step % c.log_every == 0 || progress.step == stop_step) {
-        nlohmann::json line{{"kind", "train"}, {"step", progress.step},
-                            {"epoch", static_cast<double>(progress.step) / static_cast<double>(steps_per_epoch)},
-                            {"lr", lr}, {"steps", interval.steps},
-                            {"grad_norm", interval.grad_norm / static_cast<double>(interval.steps)},
-                            {"samples_per_s", static_cast<double>(interval.windows) / std::max(interval.seconds, 1e-9)}};
-        interval.write(line, "", c.objective);
-        append_metrics_line(metrics_path, line.dump());
-        interval = LossSums();
-      }
-
-      const bool epoch_end = progress.step % steps_per_epoch == 0;
-      const bool do_val = epoch_end || (c.val_every > 0 && progress.step % c.val_every == 0);
-      bool improved = false, validated = false;
-      double val_loss = 0;
-      nlohmann::json val_json;
-      if (do_val && !val_windows.empty()) {
-        const auto v = validate_pretrain(net, *val_source, val_windows, c);
-        val_loss = v.mean_total();
-        val_json = val_fields(v, c.objective);
-        validated = true;
-        log::info("step {}: validation {}{}", progress.step, v.brief(c.objective),
-                  c.objective.uses_reconstruction()
-                      ? fmt::format("; predicting zeros: masked {:.4f}", v.mean(v.zero_masked)) : "");
-      } else if (epoch_end && val_windows.empty()) {
-        val_loss = epoch_sums.mean_total();  // no validation windows: the epoch's training loss
-        validated = true;
-      }
-      if (validated) {
-        improved = !progress.has_best || val_loss < progress.best_metric;
-        if (improved) {
-          progress.best_metric = val_loss;
-          progress.has_best = true;
-          progress.best_step = progress.step;
-        }
-      }
-      if (epoch_end) progress.epoch = progress.step / steps_per_epoch;
-
-      if (epoch_end) {
-        nlohmann::json line{{"kind", "epoch"}, {"step", progress.step}, {"epoch", progress.epoch}, {"lr", lr},
-                            {"samples_per_s", static_cast<double>(epoch_sums.windows) / std::max(epoch_sums.seconds, 1e-9)},
-                            {"train_steps", epoch_sums.steps}};
-        epoch_sums.write(line, "train_", c.objective);
-        if (!val_json.is_null()) line.update(val_json);
-        line["best"] = improved;
-        append_metrics_line(metrics_path, line.dump());
-        const double remaining = static_cast<double>(stop_step - progress.step) * epoch_sums.seconds /
-                                 static_cast<double>(std::max<int64_t>(1, epoch_sums.steps));
-        log::info("epoch {}/{} (step {}): train {}{}, lr {:.2e}, {:.1f} s, ETA {:.0f} s", progress.epoch, c.epochs,
-                  progress.step, epoch_sums.brief(c.objective),
-                  validated && !val_windows.empty() ? fmt::format(", val loss {:.4f}{}", val_loss, improved ? " (best)" : "")
-                                                    : "",
-                  lr, epoch_sums.seconds, remaining);
-        epoch_sums = LossSums();
-      } else if (!val_json.is_null()) {
-        nlohmann::json line{{"kind", "val"}, {"step", progress.step},
-                            {"epoch", static_cast<double>(progress.step) / static_cast<double>(steps_per_epoch)},
-                            {"lr", lr}};
-        line.update(val_json);
-        line["best"] = improved;
-        append_metrics_line(metrics_path, line.dump());
-      }
-      // Every improvement is validated, so it is always a checkpoint: state, then best, then last.
-      const bool checkpoint = epoch_end || validated || progress.step == stop_step ||
-                              (c.checkpoint_every > 0 && progress.step % c.checkpoint_every == 0);
-      if (checkpoint) {
-        progress.partial_epoch_json = epoch_sums.steps > 0 ? epoch_sums.to_json().dump() : "";
-        save_training_state(training_state_path(ckpt_dir), *net, *optimizer, progress);
-        if (improved) write_weights(best_path, progress, val_loss);
-        write_weights(last_path, progress, validated ? val_loss : progress.best_metric);
-      }
-      t0 = std::chrono::steady_clock::now();
-    }
-  }
-  bar.finish();
+  result.best_checkpoint = folder.best_path;
+  result.last_checkpoint = folder.last_path;
   result.steps = progress.step;
   result.epochs_completed = progress.step / steps_per_epoch;
   result.has_best = progress.has_best;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,10 +18,19 @@
 #include "lumamba/model/options.h"
 #include "lumamba/train/config.h"
 #include "lumamba/train/optim.h"
+#include "lumamba/train/run.h"
 
 namespace lumamba::train {
 
-struct FinetuneConfig {
+/// The train.* keys shared with pretraining are the base (train/run.h); the reference's fine-tuning
+/// values are the defaults.
+struct FinetuneConfig : CommonTrainSettings {
+  FinetuneConfig() {
+    epochs = 50;
+    warmup_epochs = 5;
+    batch_size = 512;
+    schedule.warmup_lr_init = schedule.lr_min = 1e-6;
+  }
   eval::TaskInfo task;
   model::LuMambaOptions model;
   std::string init;                      ///< pretrained weights ("" = from scratch)
@@ -32,16 +42,13 @@ struct FinetuneConfig {
   double val_fraction = 0.15;            ///< carved from training recordings when no val split exists
   std::string mode = "full";             ///< full | linear_probe (frozen encoder)
   AdamWSettings optimizer;
-  CosineSchedule schedule;               ///< steps filled in from epochs at run time
-  int64_t epochs = 50, warmup_epochs = 5, batch_size = 512, patience = 15;
-  /// Stop after this many optimiser steps in all (0 = epochs decide); the cosine schedule then ends
-  /// at max_steps, and the epoch it falls in is validated and checkpointed like any other.
-  int64_t max_steps = 0;
+  int64_t patience = 15;
+  // max_steps: stop after this many optimiser steps in all (0 = epochs decide); the cosine schedule
+  // then ends at max_steps, and the epoch it falls in is validated and checkpointed like any other.
+  // grad_clip: 0 by default, the reference does not clip in fine-tuning.
   std::string class_weights = "none";    ///< none | balanced (n / (K · n_k))
   /// Few-shot: train on this fraction of the training subjects (at least one), drawn with the seed.
   double subject_fraction = 1.0;
-  double grad_clip = 0;                  ///< global-norm clipping; 0 = off (the reference does not clip)
-  uint64_t seed = 42;
   int64_t eval_batch_size = 256;
   int64_t stop_after_epochs = 0;         ///< end this invocation after N epochs (0 = run to the end); tests of --resume
 };
@@ -66,5 +73,14 @@ struct FinetuneResult {
 /// run is neither overwritten nor resumed under another config unless `force` (check_existing_run).
 FinetuneResult run_finetune(const FinetuneConfig& config, const FlatConfig& flat, const std::string& out_dir,
                             bool resume, bool force = false);
+
+/// Several seeds: one run per seed in OUT/seed_<s>/ (train.seed set), then the mean and sample std
+/// of the multiclass test metrics (window level), also written to OUT/seeds_summary.json.
+struct SeedsResult {
+  std::map<std::string, MetricSummary> test_windows;  ///< balanced_accuracy, auroc, aupr, cohen_kappa, f1_weighted
+  std::string summary_json;                           ///< the content of seeds_summary.json
+};
+SeedsResult run_finetune_seeds(const FlatConfig& flat, const std::string& out_dir, const std::vector<int64_t>& seeds,
+                               bool resume, bool force = false);
 
 }  // namespace lumamba::train

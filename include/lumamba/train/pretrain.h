@@ -31,10 +31,20 @@
 #include "lumamba/train/config.h"
 #include "lumamba/train/objectives.h"
 #include "lumamba/train/optim.h"
+#include "lumamba/train/run.h"
 
 namespace lumamba::train {
 
-struct PretrainConfig {
+/// The train.* keys shared with fine-tuning (epochs, warm-up, batch size, max_steps, clipping, seed,
+/// schedule) are the base (train/run.h); the reference's pretraining values are the defaults.
+struct PretrainConfig : CommonTrainSettings {
+  PretrainConfig() {
+    epochs = 10;
+    warmup_epochs = 5;
+    batch_size = 32;
+    grad_clip = 1.0;
+    schedule.warmup_lr_init = schedule.lr_min = 2.5e-7;
+  }
   model::LuMambaOptions model;           ///< num_classes must be 0 (reconstruction decoder)
   PretrainObjectiveOptions objective;
   std::vector<std::string> train_files;  ///< HDF5 windows from `lumamba preprocess` (any channel counts)
@@ -47,11 +57,7 @@ struct PretrainConfig {
   std::string validation = "auto";
   double val_fraction = 0.2;
   AdamWSettings optimizer;
-  CosineSchedule schedule;               ///< steps filled in from epochs at run time
-  int64_t epochs = 10, warmup_epochs = 5, batch_size = 32;
-  int64_t max_steps = 0;                 ///< stop after this many optimiser steps (0 = all epochs); the schedule is unchanged
-  double grad_clip = 1.0;                ///< global-norm clipping; 0 = off
-  uint64_t seed = 42;
+  // max_steps: stop after this many optimiser steps (0 = all epochs); the schedule is unchanged.
   int64_t log_every = 10;                ///< a "train" metrics line (and progress detail) every N steps
   int64_t val_every = 0;                 ///< validate every N steps (0 = at each epoch end only)
   int64_t checkpoint_every = 0;          ///< write last.* every N steps besides epoch ends (0 = off)

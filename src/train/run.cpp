@@ -1,0 +1,98 @@
+#include "lumamba/train/run.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include "lumamba/core/atomic_file.h"
+#include "lumamba/core/error.h"
+
+namespace lumamba::train {
+namespace fs = std::filesystem;
+
+CommonTrainSettings read_common_train_settings(const FlatConfig& flat, const CommonTrainSettings& defaults) {
+  CommonTrainSettings s = defaults;
+  s.epochs = flat.get_int("train.epochs", s.epochs);
+  s.warmup_epochs = flat.get_int("train.warmup_epochs", s.warmup_epochs);
+  s.batch_size = flat.get_int("train.batch_size", s.batch_size);
+  s.max_steps = flat.get_int("train.max_steps", s.max_steps);
+  s.grad_clip = flat.get_double("train.grad_clip", s.grad_clip);
+  s.seed = static_cast<uint64_t>(flat.get_int("train.seed", static_cast<int64_t>(s.seed)));
+  s.schedule.warmup_lr_init = flat.get_double("schedule.warmup_lr_init", s.schedule.warmup_lr_init);
+  s.schedule.lr_min = flat.get_double("schedule.lr_min", s.schedule.lr_min);
+  check_range("train.epochs", static_cast<double>(s.epochs), 1, 1e6);
+  check_range("train.warmup_epochs", static_cast<double>(s.warmup_epochs), 0, static_cast<double>(s.epochs));
+  check_range("train.batch_size", static_cast<double>(s.batch_size), 1, 1e6);
+  check_range("train.max_steps", static_cast<double>(s.max_steps), 0, 1e12);
+  check_range("train.grad_clip", s.grad_clip, 0.0, std::numeric_limits<double>::infinity());
+  check_range("schedule.warmup_lr_init", s.schedule.warmup_lr_init, 0.0, 1.0);
+  check_range("schedule.lr_min", s.schedule.lr_min, 0.0, 1.0);
+  return s;
+}
+
+RunFolder::RunFolder(const std::string& out_dir, const FlatConfig& flat, bool resume, bool force,
+                     const std::set<std::string>& free_on_resume)
+    : lock_(out_dir),
+      dir(out_dir),
+      checkpoint_dir((fs::path(out_dir) / "checkpoints").string()),
+      last_path((fs::path(out_dir) / "checkpoints" / "last.safetensors").string()),
+      best_path((fs::path(out_dir) / "checkpoints" / "best.safetensors").string()),
+      metrics_path((fs::path(out_dir) / "metrics.jsonl").string()) {
+  check_existing_run(out_dir, flat, resume, force, free_on_resume);
+  fs::create_directories(checkpoint_dir);
+  write_text_file_atomic((fs::path(out_dir) / "config.yaml").string(), flat.to_yaml());
+}
+
+void RunFolder::append_metrics(const std::string& json_line) const { append_metrics_line(metrics_path, json_line); }
+
+CheckpointKeeper::CheckpointKeeper(const RunFolder& folder, torch::nn::Module& module,
+                                   torch::optim::Optimizer& optimizer, WriteWeights write_weights)
+    : folder_(folder), module_(module), optimizer_(optimizer), write_weights_(std::move(write_weights)) {}
+
+TrainingProgress CheckpointKeeper::start(bool resume, const std::string& metrics_field) const {
+  if (!resume) {
+    write_text_file_atomic(folder_.metrics_path, "");
+    return {};
+  }
+  auto progress = resume_training(module_, optimizer_, folder_.checkpoint_dir,
+                                  [this](const std::string& path, const TrainingProgress& at) {
+                                    write_weights_(path, at, at.best_metric);
+                                  });
+  truncate_metrics(folder_.metrics_path, metrics_field, metrics_field == "step" ? progress.step : progress.epoch);
+  return progress;
+}
+
+bool CheckpointKeeper::record(TrainingProgress& progress, double metric) {
+  const bool improved = !progress.has_best || metric < progress.best_metric;
+  if (improved) {
+    progress.best_metric = metric;
+    progress.has_best = true;
+    progress.best_step = progress.step;
+  }
+  return improved;
+}
+
+void CheckpointKeeper::save(const TrainingProgress& progress, bool improved, double last_metric) const {
+  save_training_state(training_state_path(folder_.checkpoint_dir), module_, optimizer_, progress);
+  if (improved) write_weights_(folder_.best_path, progress, progress.best_metric);
+  write_weights_(folder_.last_path, progress, last_metric);
+}
+
+std::map<std::string, MetricSummary> summarise_over_runs(const std::map<std::string, std::vector<double>>& values) {
+  std::map<std::string, MetricSummary> out;
+  for (const auto& [name, v] : values) {
+    MetricSummary s;
+    s.n = static_cast<int64_t>(v.size());
+    for (const double x : v) s.mean += x / static_cast<double>(v.size());
+    double var = 0;
+    for (const double x : v) var += (x - s.mean) * (x - s.mean) / static_cast<double>(std::max<size_t>(1, v.size() - 1));
+    s.std = std::sqrt(var);
+    out[name] = s;
+  }
+  return out;
+}
+
+}  // namespace lumamba::train
