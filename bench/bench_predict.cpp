@@ -36,9 +36,9 @@
 #include <vector>
 
 #include "lumamba/core/blas.h"
-#include "lumamba/core/memory.h"
+#include "lumamba/bench/memory.h"
 #include "lumamba/eval/predict.h"
-#include "lumamba/model/bench_harness.h"
+#include "lumamba/bench/bench_harness.h"
 #include "lumamba/model/lumamba.h"
 #include "lumamba/model/runtime.h"
 #include "lumamba/model/weights.h"

@@ -1,6 +1,6 @@
 // bench_scan — Google Benchmark of the selective scan: fused CPU kernel vs reference loop, forward
 // and backward, B = 8, Di = 768, N = 16 (LuMamba-Tiny), L in {32, 256, 1024, 4096}. Inputs and
-// operations come from lumamba/model/bench_scan.h (the same code as `lumamba bench scan`); each
+// operations come from lumamba/bench/bench_scan.h (the same code as `lumamba bench scan`); each
 // iteration is timed by the shared harness (bench_harness.h) and reported as manual time.
 // Threads: --threads=N (default 1), printed in the context. Example:
 //   build/bench/bench_scan --benchmark_filter=fused --threads=2
@@ -15,8 +15,8 @@
 #include <string>
 
 #include "lumamba/core/blas.h"
-#include "lumamba/model/bench_harness.h"
-#include "lumamba/model/bench_scan.h"
+#include "lumamba/bench/bench_harness.h"
+#include "lumamba/bench/bench_scan.h"
 #include "lumamba/model/kernels/selective_scan_cpu.h"
 
 namespace {

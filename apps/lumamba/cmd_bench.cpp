@@ -1,18 +1,18 @@
 // `lumamba bench scan`: times the fused selective scan against the reference loop, forward and
-// backward (library: lumamba/model/bench_scan.h). `lumamba bench model`: whole-model inference and
-// training throughput, GFLOP/s vs SGEMM, peak RSS (lumamba/model/bench_model.h). Results in
+// backward (library: lumamba/bench/bench_scan.h). `lumamba bench model`: whole-model inference and
+// training throughput, GFLOP/s vs SGEMM, peak RSS (lumamba/bench/bench_model.h). Results in
 // docs/performance.md. `lumamba bench efficiency`: MACs, time, memory and max length of LuMamba-Tiny
-// vs the comparison encoders (lumamba/model/bench_efficiency.h, docs/efficiency.md); its trials run
+// vs the comparison encoders (lumamba/bench/bench_efficiency.h, docs/efficiency.md); its trials run
 // as the hidden `lumamba bench efficiency-trial` in child processes.
 #include <fmt/format.h>
 
 #include "common.h"
-#include "lumamba/core/child_process.h"
+#include "lumamba/bench/child_process.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
-#include "lumamba/model/bench_efficiency.h"
-#include "lumamba/model/bench_model.h"
-#include "lumamba/model/bench_scan.h"
+#include "lumamba/bench/bench_efficiency.h"
+#include "lumamba/bench/bench_model.h"
+#include "lumamba/bench/bench_scan.h"
 
 namespace lumamba::cli {
 namespace {

@@ -1,6 +1,6 @@
 // MAC counting (see lumamba/model/flops.h). Formulas mirror the forward code module by module and
 // count what it runs at batch 1, so that they equal the operators traced by mac_trace.h exactly
-// (tests/model/test_peers.cpp): where the code computes more or less than the textbook layer, the
+// (tests/bench/test_peers.cpp): where the code computes more or less than the textbook layer, the
 // formula follows the code and says so.
 #include "lumamba/model/flops.h"
 

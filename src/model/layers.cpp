@@ -36,7 +36,7 @@ bool tiny_products(int64_t batch, int64_t l, int64_t m, int64_t k) { return batc
 /// q (N, h, L, hd) · k (N, h, M, hd)ᵀ -> (N, h, L, M)
 torch::Tensor attention_scores(const torch::Tensor& q, const torch::Tensor& k) {
   if (tiny_products(q.size(0) * q.size(1), q.size(2), k.size(2), q.size(3))) {
-    // Counted by the MAC tracer as a (…, L, hd) x (…, hd, M) product (lumamba/model/mac_trace.h).
+    // Counted by the MAC tracer as a (…, L, hd) x (…, hd, M) product (lumamba/bench/mac_trace.h).
     RECORD_FUNCTION("lumamba::batched_matmul", std::vector<c10::IValue>({q, k.transpose(-2, -1)}));
     return (q.unsqueeze(3) * k.unsqueeze(2)).sum(-1);  // (N, h, L, M, hd) summed over hd
   }
@@ -108,7 +108,7 @@ std::pair<torch::Tensor, torch::Tensor> fused_attention(const torch::Tensor& q, 
                                                         bool need_weights) {
   const int64_t n = k.size(0), m = k.size(1), e = k.size(2), l = q.size(-2), hd = e / heads;
   {
-    // The MAC tracer (lumamba/model/mac_trace.h) counts the two products as (…, L, hd)·(…, hd, M)
+    // The MAC tracer (lumamba/bench/mac_trace.h) counts the two products as (…, L, hd)·(…, hd, M)
     // and (…, L, M)·(…, M, hd); the shapes are views, built only while a callback is active.
     RECORD_FUNCTION("lumamba::batched_matmul",
                     std::vector<c10::IValue>({q.expand({n, l, e}).view({n, l, heads, hd}).transpose(1, 2),

@@ -54,7 +54,7 @@ namespace {
 /// with a contiguous last dimension (the x half of in_proj's output).
 torch::Tensor fused_conv_silu(const torch::Tensor& x, const torch::nn::Conv1dImpl& conv, bool reverse) {
   const int64_t b = x.size(0), l = x.size(1), di = x.size(2), k = conv.weight.size(2);
-  // Counted by the MAC tracer (lumamba/model/mac_trace.h) as K taps per (b, t, channel) output.
+  // Counted by the MAC tracer (lumamba/bench/mac_trace.h) as K taps per (b, t, channel) output.
   RECORD_FUNCTION("lumamba::depthwise_conv", std::vector<c10::IValue>({x, conv.weight}));
   auto weight_t = conv.weight.view({di, k}).t().contiguous();  // (K, Di)
   auto out = torch::empty({b, l, di}, x.options());

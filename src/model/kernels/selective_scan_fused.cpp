@@ -264,7 +264,7 @@ ScanImpl scan_impl_from_env() {
 }
 
 SelectiveScanOutput selective_scan_with_state(const SelectiveScanArgs& args) {
-  // The MAC tracer (lumamba/model/mac_trace.h) counts the scan here, once, whichever kernel runs;
+  // The MAC tracer (lumamba/bench/mac_trace.h) counts the scan here, once, whichever kernel runs;
   // the inputs are built only while a RecordFunction callback is active.
   RECORD_FUNCTION("lumamba::selective_scan", std::vector<c10::IValue>({args.u, args.A, args.D}));
   const ScanImpl impl = scan_impl_from_env();

@@ -1,4 +1,4 @@
-// lumamba/core/memory.h — resident memory of processes (Linux /proc), for the benchmarks' peak-memory
+// lumamba/bench/memory.h — resident memory of processes (Linux /proc), for the benchmarks' peak-memory
 // figures and the efficiency study's memory budget: one reader instead of one per benchmark.
 #pragma once
 

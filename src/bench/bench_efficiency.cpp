@@ -1,8 +1,8 @@
-// The efficiency study (lumamba/model/bench_efficiency.h): sweeps and max-length search driven from
+// The efficiency study (lumamba/bench/bench_efficiency.h): sweeps and max-length search driven from
 // the parent process, every measurement in a child (`lumamba bench efficiency-trial`) under the
 // memory budget; CSV / JSON / SVG writers in bench_efficiency_report.cpp.
 // Legend: C channels, S patches, P samples per patch.
-#include "lumamba/model/bench_efficiency.h"
+#include "lumamba/bench/bench_efficiency.h"
 
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
@@ -17,14 +17,14 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "lumamba/core/child_process.h"
+#include "lumamba/bench/child_process.h"
 #include "lumamba/core/error.h"
-#include "lumamba/core/memory.h"
+#include "lumamba/bench/memory.h"
 #include "lumamba/core/log.h"
 #include "lumamba/core/progress.h"
-#include "lumamba/model/bench_harness.h"
-#include "lumamba/model/mac_trace.h"
-#include "lumamba/model/peers.h"
+#include "lumamba/bench/bench_harness.h"
+#include "lumamba/bench/mac_trace.h"
+#include "lumamba/bench/peers.h"
 #include "lumamba/model/runtime.h"
 
 namespace lumamba::model {

@@ -1,4 +1,4 @@
-// lumamba/model/bench_scan.h — selective-scan benchmark: the fused CPU kernel against the reference
+// lumamba/bench/bench_scan.h — selective-scan benchmark: the fused CPU kernel against the reference
 // loop (selective_scan_ref), forward and backward, on Mamba-block-shaped inputs. Backs
 // `lumamba bench scan` and bench/bench_scan.cpp; numbers in docs/performance.md.
 // Legend: B batch, Di d_inner, L sequence length, N d_state.
@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "lumamba/model/bench_harness.h"
+#include "lumamba/bench/bench_harness.h"
 #include "lumamba/model/selective_scan.h"
 
 namespace lumamba::model {

@@ -1,4 +1,4 @@
-// MACs counted from the operators a forward dispatches (lumamba/model/mac_trace.h). A thread-local
+// MACs counted from the operators a forward dispatches (lumamba/bench/mac_trace.h). A thread-local
 // RecordFunction callback sees every dispatcher call on this thread with its inputs; the counted
 // operators are leaves of the compute (matrix products, convolution, real FFT, the selective scan),
 // and anything they dispatch internally (convolution's im2col + mm, the reference scan's products)
@@ -6,7 +6,7 @@
 // Only this thread's dispatcher calls are seen: intra-op worker threads run kernels below the
 // dispatcher, so the counted leaves are all dispatched here. Uses only RecordFunction API that
 // LibTorch 1.13 and 2.x share (callback handles, needsInputs, name(), inputs()).
-#include "lumamba/model/mac_trace.h"
+#include "lumamba/bench/mac_trace.h"
 
 #include <ATen/record_function.h>
 #include <torch/types.h>

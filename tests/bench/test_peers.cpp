@@ -1,4 +1,4 @@
-// The efficiency study's encoders (lumamba/model/peers.h) and the MAC tracer (mac_trace.h): the
+// The efficiency study's encoders (lumamba/bench/peers.h) and the MAC tracer (mac_trace.h): the
 // tracer is checked against arithmetic on single operators, then each encoder's traced count
 // against its closed-form formula, and LuMamba's against flops.h's count_macs.
 #include <gtest/gtest.h>
@@ -11,8 +11,8 @@
 
 #include "lumamba/core/error.h"
 #include "lumamba/model/flops.h"
-#include "lumamba/model/mac_trace.h"
-#include "lumamba/model/peers.h"
+#include "lumamba/bench/mac_trace.h"
+#include "lumamba/bench/peers.h"
 
 namespace lumamba::test {
 namespace {

@@ -1,5 +1,5 @@
-// Child processes under a memory and a time limit (see lumamba/core/child_process.h).
-#include "lumamba/core/child_process.h"
+// Child processes under a memory and a time limit (see lumamba/bench/child_process.h).
+#include "lumamba/bench/child_process.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -19,7 +19,7 @@
 #include <cstring>
 
 #include "lumamba/core/error.h"
-#include "lumamba/core/memory.h"
+#include "lumamba/bench/memory.h"
 
 extern char** environ;  // NOLINT: POSIX, passed to posix_spawnp unchanged
 

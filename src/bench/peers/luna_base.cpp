@@ -1,4 +1,4 @@
-// LUNA-Base as a comparison encoder for the efficiency study (lumamba/model/peers.h): forward only,
+// LUNA-Base as a comparison encoder for the efficiency study (lumamba/bench/peers.h): forward only,
 // random weights. LUNA (Döner et al. 2025, arXiv:2510.22257; braindecode LUNA, Base = num_queries 4,
 // embed_dim 64, depth 8, num_heads 2, mlp_ratio 4) shares LuMamba's channel-unification front end;
 // its temporal encoder is a rotary transformer over the S patch latents instead of bidirectional

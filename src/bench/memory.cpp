@@ -1,5 +1,5 @@
-// Resident memory from /proc (see lumamba/core/memory.h).
-#include "lumamba/core/memory.h"
+// Resident memory from /proc (see lumamba/bench/memory.h).
+#include "lumamba/bench/memory.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>

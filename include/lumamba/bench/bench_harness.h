@@ -1,7 +1,7 @@
-// lumamba/model/bench_harness.h — the one timing harness of lumamba's benchmarks (docs/style.md §18):
+// lumamba/bench/bench_harness.h — the one timing harness of lumamba's benchmarks (docs/style.md §18):
 // warm-up runs, then N timed repetitions with an untimed setup before each, reporting the median;
 // measure_interleaved alternates several operations so their ratios survive machine drift.
-// Used by `lumamba bench ...` (src/model/bench_scan.cpp) and by the Google Benchmark binaries in
+// Used by `lumamba bench ...` (src/bench/bench_scan.cpp) and by the Google Benchmark binaries in
 // bench/ (which hand each measured time to benchmark::State::SetIterationTime). whisper.cpp's
 // examples/bench/bench.cpp is the model: warm up, measure, report. Torch-free on purpose.
 #pragma once

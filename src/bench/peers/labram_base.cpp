@@ -1,4 +1,4 @@
-// LaBraM-Base as a comparison encoder for the efficiency study (lumamba/model/peers.h): forward only,
+// LaBraM-Base as a comparison encoder for the efficiency study (lumamba/bench/peers.h): forward only,
 // random weights. LaBraM (Jiang et al., ICLR 2024; braindecode Labram; labram_base_patch200_200:
 // embed 200, depth 12, heads 10, MLP ratio 4, qk-norm, layer scale 0.1) embeds every 1-s patch of
 // every channel with a small temporal CNN and runs full softmax self-attention over all C·S tokens

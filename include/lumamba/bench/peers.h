@@ -1,4 +1,4 @@
-// lumamba/model/peers.h — the encoders `lumamba bench efficiency` measures: LuMamba-Tiny and two
+// lumamba/bench/peers.h — the encoders `lumamba bench efficiency` measures: LuMamba-Tiny and two
 // comparison encoders built only to be measured (forward only, random weights, never trained):
 //   luna_base    LUNA-Base (Döner et al. 2025): LuMamba's channel-unification front end (Q = 4,
 //                E = 64) followed by 8 pre-norm transformer blocks with rotary attention over the
@@ -34,7 +34,7 @@ class EfficiencyModel {
   /// (1, C, 3) in metres (ignored by LaBraM). Returns the encoder output (its shape is the model's).
   virtual torch::Tensor forward(const torch::Tensor& signal, const torch::Tensor& channel_locations) = 0;
   /// Multiply-accumulates of one such forward, from a closed-form formula in the shapes (the
-  /// conventions of lumamba/model/mac_trace.h, so that it equals the traced count exactly).
+  /// conventions of lumamba/bench/mac_trace.h, so that it equals the traced count exactly).
   virtual int64_t analytic_macs(int64_t channels, int64_t patches) const = 0;
 };
 

@@ -1,4 +1,4 @@
-// lumamba/model/bench_model.h — whole-model benchmark: inference windows/s (encoder + classification
+// lumamba/bench/bench_model.h — whole-model benchmark: inference windows/s (encoder + classification
 // head, eval mode, no grad), one fine-tuning step (forward, cross-entropy, backward, AdamW step) and
 // its peak resident memory, achieved GFLOP/s next to SGEMM GFLOP/s measured in the same run, and an
 // optional stage-by-stage split of the forward. Backs `lumamba bench model` and bench/bench_model.cpp;
@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "lumamba/model/bench_harness.h"
+#include "lumamba/bench/bench_harness.h"
 #include "lumamba/model/flops.h"
 #include "lumamba/model/lumamba.h"
 #include "lumamba/model/options.h"

@@ -1,9 +1,9 @@
-// Selective-scan benchmark (lumamba/model/bench_scan.h): fused kernel vs reference loop, forward
+// Selective-scan benchmark (lumamba/bench/bench_scan.h): fused kernel vs reference loop, forward
 // and backward, inputs shaped and laid out as LuMamba's Mamba block produces them (docs/reference-model.md §3.6, §4:
 // A = -(1..N) S4D init, D = 1, dt in [1e-3, 1e-1]). Verifies fused against the loop before timing.
 // Legend: B batch, Di d_inner, L sequence length, N d_state, R dt_rank.
 #include "lumamba/model/runtime.h"
-#include "lumamba/model/bench_scan.h"
+#include "lumamba/bench/bench_scan.h"
 
 #include <ATen/Parallel.h>
 #include <fmt/format.h>

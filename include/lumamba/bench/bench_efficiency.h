@@ -1,14 +1,14 @@
-// lumamba/model/bench_efficiency.h — the efficiency study behind `lumamba bench efficiency`
+// lumamba/bench/bench_efficiency.h — the efficiency study behind `lumamba bench efficiency`
 // (docs/reference-model.md §18; docs/efficiency.md): LuMamba-Tiny against the comparison encoders of
-// lumamba/model/peers.h at batch 1 on this machine, as functions of the sequence length (seconds of
+// lumamba/bench/peers.h at batch 1 on this machine, as functions of the sequence length (seconds of
 // EEG at 22 channels) and of the channel count (at 5 s):
-//   * multiply-accumulates per forward (traced from the operators run, lumamba/model/mac_trace.h;
+//   * multiply-accumulates per forward (traced from the operators run, lumamba/bench/mac_trace.h;
 //     the closed-form count for points that are not run),
 //   * wall time per forward (median of timed repetitions after a traced warm-up),
 //   * peak resident memory of the process running the forward,
 //   * the longest sequence each model runs within a memory budget (doubling, then bisection).
 // Every measurement runs in a child process (`lumamba bench efficiency-trial`, run_efficiency_trial)
-// under the budget (lumamba/core/child_process.h): a trial killed for memory ends only that trial,
+// under the budget (lumamba/bench/child_process.h): a trial killed for memory ends only that trial,
 // and each trial's peak RSS is its own.
 // Legend: C channels, S patches, P samples per patch; seconds of EEG = S·P / sample rate.
 #pragma once

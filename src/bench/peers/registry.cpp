@@ -1,4 +1,4 @@
-// The efficiency study's encoders by name (lumamba/model/peers.h), and LuMamba-Tiny as one of them:
+// The efficiency study's encoders by name (lumamba/bench/peers.h), and LuMamba-Tiny as one of them:
 // the real LuMamba network, measured through encode() (the study compares encoders, so no head).
 #include <torch/nn/module.h>
 #include <torch/types.h>

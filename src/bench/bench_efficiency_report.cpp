@@ -1,4 +1,4 @@
-// Writers of the efficiency study (lumamba/model/bench_efficiency.h): efficiency.csv, the JSON
+// Writers of the efficiency study (lumamba/bench/bench_efficiency.h): efficiency.csv, the JSON
 // summary with the ratios at 5 s, the SVG plots against seconds of EEG, and the text tables.
 #include <fmt/format.h>
 
@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "lumamba/core/atomic_file.h"
-#include "lumamba/core/child_process.h"
+#include "lumamba/bench/child_process.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/svg_plot.h"
-#include "lumamba/model/bench_efficiency.h"
+#include "lumamba/bench/bench_efficiency.h"
 
 namespace lumamba::model {
 namespace {

@@ -1,4 +1,4 @@
-// Child processes under memory and time limits (lumamba/core/child_process.h), and the memory-size
+// Child processes under memory and time limits (lumamba/bench/child_process.h), and the memory-size
 // parser of `--memory-budget`. The children are standard tools (sh, mawk, sleep) so the test needs
 // no helper binary; mawk doubles a string to grow its resident set quickly.
 #include <gtest/gtest.h>
@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "lumamba/core/child_process.h"
+#include "lumamba/bench/child_process.h"
 #include "lumamba/core/error.h"
 
 namespace lumamba {
@@ -100,7 +100,7 @@ TEST(ChildProcess, SelfExecutablePathIsThisTest) {
   const std::string path = self_executable_path();
   EXPECT_EQ(path.front(), '/');
   EXPECT_EQ(::access(path.c_str(), X_OK), 0);
-  EXPECT_NE(path.find("test_core"), std::string::npos) << path;
+  EXPECT_NE(path.find("test_bench"), std::string::npos) << path;
 }
 
 TEST(ByteSize, ParsesBinaryAndDecimalUnits) {

@@ -1,9 +1,9 @@
-// Private to src/model/peers: the factories of the comparison encoders (lumamba/model/peers.h).
+// Private to src/bench/peers: the factories of the comparison encoders (lumamba/bench/peers.h).
 #pragma once
 
 #include <memory>
 
-#include "lumamba/model/peers.h"
+#include "lumamba/bench/peers.h"
 
 namespace lumamba::model::peers {
 

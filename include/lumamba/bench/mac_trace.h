@@ -1,4 +1,4 @@
-// lumamba/model/mac_trace.h — multiply-accumulates counted from the operators a forward actually
+// lumamba/bench/mac_trace.h — multiply-accumulates counted from the operators a forward actually
 // runs, with the shapes they run on (a FLOP counter in the spirit of fvcore / torch.utils.flop_counter,
 // built on LibTorch's RecordFunction callbacks on the calling thread).
 //

@@ -1,4 +1,4 @@
-// lumamba/core/child_process.h — run a program as a child process under a resident-memory limit and
+// lumamba/bench/child_process.h — run a program as a child process under a resident-memory limit and
 // a wall-clock limit, capturing its output. `lumamba bench efficiency` runs every measurement in a
 // child so that a trial killed for exceeding the memory budget ends only that trial, and so that each
 // trial's peak resident set is its own (wait4's ru_maxrss), not the high-water mark of the whole run.

@@ -1,10 +1,10 @@
-// Whole-model benchmark (lumamba/model/bench_model.h): LuMamba inference and fine-tuning step on
+// Whole-model benchmark (lumamba/bench/bench_model.h): LuMamba inference and fine-tuning step on
 // random (B, C, T) windows, GFLOP/s from count_macs (flops.h) next to SGEMM GFLOP/s measured in the
 // same run, peak RSS of the training phase, and a stage-by-stage profile of the forward.
 // Legend: B batch, C channels, T samples, P patch_size, S = T/P patches, E embed_dim, Q num_queries,
 // D = Q·E, Di d_inner.
 #include "lumamba/model/runtime.h"
-#include "lumamba/model/bench_model.h"
+#include "lumamba/bench/bench_model.h"
 
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
@@ -17,7 +17,7 @@
 #include "lumamba/core/blas.h"
 #include "lumamba/core/compat.h"
 #include "lumamba/core/error.h"
-#include "lumamba/core/memory.h"
+#include "lumamba/bench/memory.h"
 #include "lumamba/core/log.h"
 #include "lumamba/model/fmt_shape.h"
 
