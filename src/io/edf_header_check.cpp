@@ -266,28 +266,41 @@ std::string trim_edf_text(std::string_view s) {
   return std::string(s.substr(b, s.find_last_not_of(' ') - b + 1));
 }
 
-EdfHeaderCheck check_edf_header(const std::string& bytes, int64_t file_size) {
-  EdfHeaderCheck c;
-  if (file_size == 0) {
-    c.fatal.push_back("the file is empty (0 bytes)");
-    return c;
-  }
-  if (file_size < kFixedHeaderBytes) {
-    c.fatal.push_back(
-        fmt::format("the file has {} bytes, fewer than the 256-byte EDF/BDF header (truncated?)", file_size));
-    return c;
-  }
-  const std::string_view hdr(bytes);
-  auto field = [&](int64_t offset, int64_t width) {
+namespace {
+
+// One header being checked: its bytes, the result so far, and what the sections pass on.
+struct HeaderScan {
+  HeaderScan(std::string_view header, int64_t size, EdfHeaderCheck& check) : hdr(header), file_size(size), c(check) {}
+  std::string_view hdr;
+  int64_t file_size = 0;
+  EdfHeaderCheck& c;
+  const char* kind = "EDF";    ///< "EDF" or "BDF"
+  int64_t header_bytes = 0;    ///< 256 + 256 per signal
+  int64_t dur_100ns = -1;      ///< record duration; -1: unparsable
+  std::string_view date;       ///< the start date field (dd.mm.yy)
+  std::string_view reserved;   ///< the reserved field (EDF+C / EDF+D)
+  std::string annot_label;     ///< "EDF Annotations " / "BDF Annotations "
+  int64_t data_signals = 0;    ///< signals that are not annotation signals
+
+  std::string_view field(int64_t offset, int64_t width) const {
     return hdr.substr(static_cast<std::size_t>(offset), static_cast<std::size_t>(width));
-  };
-  auto repair_text = [&](int64_t offset, int64_t width, const std::string& what) {
+  }
+  void repair_text(int64_t offset, int64_t width, const std::string& what) {
     const std::string_view f = field(offset, width);
     if (std::all_of(f.begin(), f.end(), is_printable)) return;
     c.repairable.push_back(fmt::format("{}: non-ASCII bytes '{}' replaced by '_'", what, escaped(f)));
     c.patches.push_back({offset, printable_copy(f)});
-  };
+  }
+};
 
+// The fixed 256-byte header: version, patient and recording, date and time, signal count, header
+// size, EDF+ marker, record duration. False when the rest cannot be read.
+bool check_fixed_header(HeaderScan& s) {
+  auto& c = s.c;
+  const auto field = [&s](int64_t offset, int64_t width) { return s.field(offset, width); };
+  const auto repair_text = [&s](int64_t offset, int64_t width, const std::string& what) {
+    s.repair_text(offset, width, what);
+  };
   // Version: "0       " = EDF, 0xFF "BIOSEMI" = BDF.
   const std::string_view version = field(0, 8);
   c.bdf = static_cast<unsigned char>(version[0]) == 0xFF && version.substr(1) == "BIOSEMI";
@@ -303,16 +316,18 @@ EdfHeaderCheck check_edf_header(const std::string& bytes, int64_t file_size) {
                       "expected '0' (EDF) or 0xFF 'BIOSEMI' (BDF)",
                       escaped(version)));
     }
-    return c;
+    return false;
   }
-  const char* kind = c.bdf ? "BDF" : "EDF";
+  s.kind = c.bdf ? "BDF" : "EDF";
+  const char* kind = s.kind;
 
   repair_text(8, 80, "patient field");
   repair_text(88, 80, "recording field");
   c.patient = trim_edf_text(printable_copy(field(8, 80)));
   c.recording = trim_edf_text(printable_copy(field(88, 80)));
 
-  const std::string_view date = field(168, 8), time = field(176, 8);
+  s.date = field(168, 8);
+  const std::string_view date = s.date, time = field(176, 8);
   auto two = [](std::string_view s, std::size_t i) { return (s[i] - '0') * 10 + (s[i + 1] - '0'); };
   auto dotted_ok = [&](std::string_view s) {
     return s[2] == '.' && s[5] == '.' && is_digit(s[0]) && is_digit(s[1]) && is_digit(s[3]) && is_digit(s[4]) &&
@@ -331,14 +346,15 @@ EdfHeaderCheck check_edf_header(const std::string& bytes, int64_t file_size) {
         fmt::format("header field 'number of signals' = '{}' must be an integer in "
                     "[1, {}] (EDFlib's limit)",
                     escaped(field(252, 4)), kEdfMaxSignals));
-    return c;
+    return false;
   }
   if (ns.leading_blanks) {
     c.repairable.push_back("number of signals right-aligned");
     c.patches.push_back({252, padded(ns.core, 4)});
   }
   c.n_signals = static_cast<int64_t>(ns.value);
-  const int64_t header_bytes = kFixedHeaderBytes + c.n_signals * kSignalHeaderBytes;
+  s.header_bytes = kFixedHeaderBytes + c.n_signals * kSignalHeaderBytes;
+  const int64_t header_bytes = s.header_bytes;
 
   const FieldNumber hb = parse_field_number(field(184, 8), true);
   if (!hb.ok || static_cast<int64_t>(hb.value) != header_bytes) {
@@ -352,7 +368,8 @@ EdfHeaderCheck check_edf_header(const std::string& bytes, int64_t file_size) {
   }
 
   repair_text(192, 44, "reserved field");
-  const std::string_view reserved = field(192, 44);
+  s.reserved = field(192, 44);
+  const std::string_view reserved = s.reserved;
   const std::string plus_c = std::string(kind) + "+C", plus_d = std::string(kind) + "+D";
   c.plus = reserved.substr(0, 5) == plus_c || reserved.substr(0, 5) == plus_d;
   if (reserved.substr(0, 5) == plus_d) {
@@ -364,7 +381,8 @@ EdfHeaderCheck check_edf_header(const std::string& bytes, int64_t file_size) {
 
   const FieldNumber dur = parse_field_number(field(244, 8), /*integer=*/false);
   // -1: unparsable (a plain int64_t: GCC 12 misreads an optional here as maybe-uninitialised).
-  const int64_t dur_100ns = dur.ok ? parse_time_100ns(dur.core).value_or(-1) : -1;
+  s.dur_100ns = dur.ok ? parse_time_100ns(dur.core).value_or(-1) : -1;
+  const int64_t dur_100ns = s.dur_100ns;
   if (dur_100ns < 0) {
     c.fatal.push_back(
         fmt::format("header field 'duration of a data record' = '{}' must be a "
@@ -378,21 +396,31 @@ EdfHeaderCheck check_edf_header(const std::string& bytes, int64_t file_size) {
     }
   }
 
-  if (file_size < header_bytes || static_cast<int64_t>(bytes.size()) < header_bytes) {
+  if (s.file_size < header_bytes || static_cast<int64_t>(s.hdr.size()) < header_bytes) {
     c.fatal.push_back(
         fmt::format("the header declares {} signals ({} header bytes) but the file "
                     "has only {} bytes (truncated?)",
-                    c.n_signals, header_bytes, file_size));
-    return c;
+                    c.n_signals, header_bytes, s.file_size));
+    return false;
   }
 
-  // Signals.
+  return true;
+}
+
+// The 256-byte header of each signal, then what the signals must satisfy together.
+void check_signal_headers(HeaderScan& s) {
+  auto& c = s.c;
+  const auto field = [&s](int64_t offset, int64_t width) { return s.field(offset, width); };
+  const auto repair_text = [&s](int64_t offset, int64_t width, const std::string& what) {
+    s.repair_text(offset, width, what);
+  };
+  const char* kind = s.kind;
   const int64_t n = c.n_signals;
   const int64_t bytes_per_sample = c.bdf ? 3 : 2;
   const int64_t annot_dig_min = c.bdf ? -8388608 : -32768, annot_dig_max = c.bdf ? 8388607 : 32767;
-  const std::string annot_label = std::string(kind) + " Annotations ";
+  s.annot_label = std::string(kind) + " Annotations ";
+  const std::string& annot_label = s.annot_label;
   std::vector<std::string> labels;
-  int64_t data_signals = 0;
   for (int64_t i = 0; i < n; ++i) {
     auto sf = [&](int f) { return field(signal_field_offset(f, i, n), kSignalFields[f].width); };
     const std::string label = trim_edf_text(printable_copy(sf(kLabel)));
@@ -440,7 +468,7 @@ EdfHeaderCheck check_edf_header(const std::string& bytes, int64_t file_size) {
         }
       }
     } else {
-      ++data_signals;
+      ++s.data_signals;
       labels.push_back(label);
     }
     std::optional<double> values[kNumSignalFields];
@@ -498,14 +526,20 @@ EdfHeaderCheck check_edf_header(const std::string& bytes, int64_t file_size) {
   }
   if (c.plus && c.annotation_spans.empty()) {
     c.fatal.push_back(
-        fmt::format("the file says {} but has no '{}' signal", reserved.substr(0, 5), trim_edf_text(annot_label)));
+        fmt::format("the file says {} but has no '{}' signal", s.reserved.substr(0, 5), trim_edf_text(annot_label)));
   }
-  if (data_signals > 0 && dur_100ns == 0) {
+  if (s.data_signals > 0 && s.dur_100ns == 0) {
     c.fatal.push_back(
         "header field 'duration of a data record' is 0 but the file has data "
         "signals (only annotation-only EDF+ files may have 0)");
   }
+}
 
+// EDF+ patient and recording subfields (EDF+ spec 2.1.3.3-4), repaired where they break EDFlib.
+void check_edfplus_fields(HeaderScan& s) {
+  auto& c = s.c;
+  const auto field = [&s](int64_t offset, int64_t width) { return s.field(offset, width); };
+  const std::string_view date = s.date;
   if (c.plus) {
     if (auto why = edfplus_patient_problem(field(8, 80))) {
       c.repairable.push_back(
@@ -523,9 +557,14 @@ EdfHeaderCheck check_edf_header(const std::string& bytes, int64_t file_size) {
       c.patches.push_back({88, padded(replacement, 80)});
     }
   }
+}
 
-  // Number of records and file size; -1 ("unknown", written by interrupted recorders) is
-  // repairable when the file holds a whole number of records.
+// Number of records and file size; -1 ("unknown", written by interrupted recorders) is
+// repairable when the file holds a whole number of records.
+void check_record_count(HeaderScan& s) {
+  auto& c = s.c;
+  const auto field = [&s](int64_t offset, int64_t width) { return s.field(offset, width); };
+  const int64_t header_bytes = s.header_bytes, file_size = s.file_size;
   const FieldNumber nr = parse_field_number(field(236, 8), true);
   const int64_t data_bytes = file_size - header_bytes;
   if (!nr.ok) {
@@ -565,6 +604,26 @@ EdfHeaderCheck check_edf_header(const std::string& bytes, int64_t file_size) {
       }
     }
   }
+}
+
+}  // namespace
+
+EdfHeaderCheck check_edf_header(const std::string& bytes, int64_t file_size) {
+  EdfHeaderCheck c;
+  if (file_size == 0) {
+    c.fatal.push_back("the file is empty (0 bytes)");
+    return c;
+  }
+  if (file_size < kFixedHeaderBytes) {
+    c.fatal.push_back(
+        fmt::format("the file has {} bytes, fewer than the 256-byte EDF/BDF header (truncated?)", file_size));
+    return c;
+  }
+  HeaderScan scan{bytes, file_size, c};
+  if (!check_fixed_header(scan)) return c;
+  check_signal_headers(scan);
+  check_edfplus_fields(scan);
+  check_record_count(scan);
   return c;
 }
 
