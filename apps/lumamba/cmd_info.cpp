@@ -88,7 +88,18 @@ int run_info(const InfoArgs& args) {
     fmt::print("{}\n", j.dump(2));
     return 0;
   }
-  for (const auto& [key, value] : about) fmt::print("{}: {}\n", key, value);
+  // One field per line: a shipped model's provenance (data, licence, attribution) is read by people.
+  for (const auto& [key, value] : about) {
+    const auto parsed = nlohmann::json::parse(value, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+      fmt::print("{}: {}\n", key, value);
+      continue;
+    }
+    fmt::print("{}:\n", key);
+    for (const auto& [field, v] : parsed.items()) {
+      fmt::print("  {}: {}\n", field, v.is_string() ? v.get<std::string>() : v.dump());
+    }
+  }
   fmt::print("LuMamba config: {}\n", model::options_to_json(options));
   fmt::print("\nparameters per module:\n");
   for (const auto& [name, n] : per_module) fmt::print("  {:<28} {:>12}\n", name, n);
