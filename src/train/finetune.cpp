@@ -326,14 +326,13 @@ int64_t best_epoch_in_metrics(const std::string& metrics_path) {
 // The epochs of a fine-tuning run after its data, model and optimiser exist.
 class FinetuneRun {
  public:
-  FinetuneRun(const FinetuneConfig& c, const Splits& splits, const RunFolder& folder, model::LuMamba& net,
-              const std::vector<ParameterGroup>& groups, torch::optim::Optimizer& optimizer,
-              const CheckpointKeeper& keeper, const CosineSchedule& schedule, torch::Tensor class_weights)
-      : c_(c), splits_(splits), folder_(folder), net_(net), groups_(groups), optimizer_(optimizer), keeper_(keeper),
-        schedule_(schedule), class_weights_(std::move(class_weights)) {}
+  FinetuneRun(const FinetuneConfig& c, const Splits& splits, const TrainingParts& parts,
+              torch::Tensor class_weights)
+      : c_(c), splits_(splits), p_(parts),
+        class_weights_(std::move(class_weights)) {}
 
   void run(TrainingProgress& progress, FinetuneResult& result) {
-    const int64_t total_steps = schedule_.total_steps;
+    const int64_t total_steps = p_.schedule.total_steps;
     // One progress line over the whole run: its ETA counts every remaining step (an upper bound when
     // early stopping ends the run sooner) and, through the elapsed time, validation too.
     Progress bar("steps", std::max<int64_t>(0, total_steps - progress.step));
@@ -346,15 +345,15 @@ class FinetuneRun {
       const auto start = std::chrono::steady_clock::now();
       auto line = train_one_epoch(progress, bar);
       const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      recalibrate_head_norm(net_, splits_.train, c_.eval_batch_size);
+      recalibrate_head_norm(p_.net, splits_.train, c_.eval_batch_size);
       const double val_loss = validate_epoch(line);
       const bool improved = CheckpointKeeper::record(progress, val_loss);
       progress.epochs_without_improvement = improved ? 0 : progress.epochs_without_improvement + 1;
       if (improved) result.best_epoch = progress.epoch + 1;
       progress.epoch += 1;
       line["best"] = improved;
-      folder_.append_metrics(line.dump());
-      keeper_.save(progress, improved, val_loss);
+      p_.folder.append_metrics(line.dump());
+      p_.keeper.save(progress, improved, val_loss);
       ++result.epochs_run;
       log::info("epoch {}/{} (step {}/{}): train loss {:.4f}, val loss {:.4f}{}, lr {:.2e}, {:.1f} s", progress.epoch,
                 c_.epochs, progress.step, total_steps, line["train_loss"].get<double>(), val_loss,
@@ -370,10 +369,10 @@ class FinetuneRun {
   // ignores its input).
   nlohmann::json train_one_epoch(TrainingProgress& progress, Progress& bar) {
     const int64_t epoch = progress.epoch;
-    net_->train();
+    p_.net->train();
     auto plan = data::plan_epoch(splits_.train_ds, splits_.train.windows, c_.batch_size, true, c_.seed, epoch, false);
-    if (progress.step + static_cast<int64_t>(plan.size()) > schedule_.total_steps) {
-      plan.resize(static_cast<size_t>(schedule_.total_steps - progress.step));
+    if (progress.step + static_cast<int64_t>(plan.size()) > p_.schedule.total_steps) {
+      plan.resize(static_cast<size_t>(p_.schedule.total_steps - progress.step));
     }
     data::BackgroundLoader loader(splits_.train_ds, std::move(plan));
     data::Batch batch;
@@ -382,11 +381,11 @@ class FinetuneRun {
     std::map<std::string, double> grad_norm_sum;
     const auto epoch_start = std::chrono::steady_clock::now();
     while (loader.next(batch)) {
-      lr = apply_schedule(optimizer_, groups_, schedule_, progress.step);
-      optimizer_.zero_grad();
+      lr = apply_schedule(p_.optimizer, p_.groups, p_.schedule, progress.step);
+      p_.optimizer.zero_grad();
       // An all-false mask: the location jitter of training is active, as in the reference.
       const auto mask = torch::zeros(batch.signal.sizes(), torch::kBool);
-      const auto output = net_->forward(batch.signal, batch.locations, mask);
+      const auto output = p_.net->forward(batch.signal, batch.locations, mask);
       const auto loss = loss_of(output.logits, batch.labels, c_.task, class_weights_);
       if (!std::isfinite(loss.item<double>())) {
         std::set<std::string> sources;
@@ -396,11 +395,11 @@ class FinetuneRun {
                                      loss.item<double>(), fmt::join(sources, ", ")));
       }
       loss.backward();
-      for (const auto& [part, norm] : gradient_norms_by_part(*net_)) grad_norm_sum[part] += norm;
+      for (const auto& [part, norm] : gradient_norms_by_part(*p_.net)) grad_norm_sum[part] += norm;
       spread_sum += encoder_spread(output.encoder_out);
       ++n_steps;
-      clip_gradients(groups_, c_.grad_clip);
-      optimizer_.step();
+      clip_gradients(p_.groups, c_.grad_clip);
+      p_.optimizer.step();
       ++progress.step;
       const auto b = static_cast<int64_t>(batch.windows.size());
       loss_sum += loss.item<double>() * static_cast<double>(b);
@@ -425,7 +424,7 @@ class FinetuneRun {
   // its metrics, added to the epoch's line.
   double validate_epoch(nlohmann::json& line) {
     if (splits_.val.windows.empty()) return line["train_loss"].get<double>();
-    const auto [val_loss, probs] = validate(net_, splits_.val, c_.task, c_.eval_batch_size);
+    const auto [val_loss, probs] = validate(p_.net, splits_.val, c_.task, c_.eval_batch_size);
     line["val_loss"] = val_loss;
     const auto m = eval::evaluate_predictions(*splits_.val.dataset, splits_.val.windows, probs, c_.task.n_classes);
     if (m.multilabel) {
@@ -439,12 +438,7 @@ class FinetuneRun {
 
   const FinetuneConfig& c_;
   const Splits& splits_;
-  const RunFolder& folder_;
-  model::LuMamba& net_;
-  const std::vector<ParameterGroup>& groups_;
-  torch::optim::Optimizer& optimizer_;
-  const CheckpointKeeper& keeper_;
-  const CosineSchedule& schedule_;
+  const TrainingParts& p_;
   const torch::Tensor class_weights_;
 };
 
@@ -500,7 +494,8 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
   if (resume) log::info("resumed after epoch {} (step {})", progress.epoch, progress.step);
 
   FinetuneResult result;
-  FinetuneRun(c, *splits, folder, net, groups, *optimizer, keeper, schedule, class_weights).run(progress, result);
+  const TrainingParts parts{folder, net, groups, *optimizer, keeper, schedule};
+  FinetuneRun(c, *splits, parts, class_weights).run(progress, result);
   result.steps = progress.step;
   result.epochs_completed = progress.epoch;
   result.train_windows = static_cast<int64_t>(splits->train.windows.size());

@@ -330,15 +330,12 @@ std::unique_ptr<PretrainData> open_pretrain_data(const PretrainConfig& c) {
 // (metrics line, validation, epoch summary, checkpoint), and the loop over steps.
 class PretrainRun {
  public:
-  PretrainRun(const PretrainConfig& c, const PretrainData& d, const RunFolder& folder, model::LuMamba& net,
-              const std::vector<ParameterGroup>& groups, torch::optim::Optimizer& optimizer,
-              const CheckpointKeeper& keeper, const CosineSchedule& schedule, int64_t steps_per_epoch,
-              int64_t stop_step)
-      : c_(c), d_(d), folder_(folder), net_(net), groups_(groups), optimizer_(optimizer), keeper_(keeper),
-        schedule_(schedule), steps_per_epoch_(steps_per_epoch), stop_step_(stop_step) {}
+  PretrainRun(const PretrainConfig& c, const PretrainData& d, const TrainingParts& parts,
+              int64_t steps_per_epoch, int64_t stop_step)
+      : c_(c), d_(d), p_(parts), steps_per_epoch_(steps_per_epoch), stop_step_(stop_step) {}
 
   void run(TrainingProgress& progress) {
-    net_->train();
+    p_.net->train();
     Progress bar("pretraining steps", stop_step_ - progress.step);
     epoch_sums_ = LossSums::from_json(progress.partial_epoch_json);  // a resumed epoch's steps so far
     while (progress.step < stop_step_) {
@@ -370,16 +367,16 @@ class PretrainRun {
   void train_step(const data::Batch& batch, TrainingProgress& progress,
                   const std::chrono::steady_clock::time_point& t0) {
     const int64_t step = progress.step;
-    lr_ = apply_schedule(optimizer_, groups_, schedule_, step);
+    lr_ = apply_schedule(p_.optimizer, p_.groups, p_.schedule, step);
     auto generator = step_generator(c_.seed, step);
-    optimizer_.zero_grad();
-    const auto loss = compute_pretrain_loss(net_, batch.signal, batch.locations, batch.channel_names, step,
+    p_.optimizer.zero_grad();
+    const auto loss = compute_pretrain_loss(p_.net, batch.signal, batch.locations, batch.channel_names, step,
                                             c_.objective, generator);
     LUMAMBA_CHECK_INPUT(std::isfinite(loss.total.item<double>()), "step {}: the loss is not finite ({}); lower "
                         "optimizer.lr or check the data", step, loss.total.item<double>());
     loss.total.backward();
-    const double grad_norm = clip_gradients(groups_, c_.grad_clip);
-    optimizer_.step();
+    const double grad_norm = clip_gradients(p_.groups, c_.grad_clip);
+    p_.optimizer.step();
     ++progress.step;
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (auto* s : {&interval_, &epoch_sums_}) {
@@ -397,7 +394,7 @@ class PretrainRun {
     double val_loss = 0;
     nlohmann::json val_json;
     if (do_val && !d_.val_windows.empty()) {
-      const auto v = validate_pretrain(net_, *d_.val_source, d_.val_windows, c_);
+      const auto v = validate_pretrain(p_.net, *d_.val_source, d_.val_windows, c_);
       val_loss = v.mean_total();
       val_json = val_fields(v, c_.objective);
       validated = true;
@@ -416,14 +413,14 @@ class PretrainRun {
       nlohmann::json line{{"kind", "val"}, {"step", progress.step}, {"epoch", epoch_fraction(progress.step)}, {"lr", lr_}};
       line.update(val_json);
       line["best"] = improved;
-      folder_.append_metrics(line.dump());
+      p_.folder.append_metrics(line.dump());
     }
     // Every improvement is validated, so it is always a checkpoint.
     const bool checkpoint = epoch_end || validated || progress.step == stop_step_ ||
                             (c_.checkpoint_every > 0 && progress.step % c_.checkpoint_every == 0);
     if (checkpoint) {
       progress.partial_epoch_json = epoch_sums_.steps > 0 ? epoch_sums_.to_json().dump() : "";
-      keeper_.save(progress, improved, validated ? val_loss : progress.best_metric);
+      p_.keeper.save(progress, improved, validated ? val_loss : progress.best_metric);
     }
   }
 
@@ -433,7 +430,7 @@ class PretrainRun {
                         {"grad_norm", interval_.grad_norm / static_cast<double>(interval_.steps)},
                         {"samples_per_s", static_cast<double>(interval_.windows) / std::max(interval_.seconds, 1e-9)}};
     interval_.write(line, "", c_.objective);
-    folder_.append_metrics(line.dump());
+    p_.folder.append_metrics(line.dump());
     interval_ = LossSums();
   }
 
@@ -445,7 +442,7 @@ class PretrainRun {
     epoch_sums_.write(line, "train_", c_.objective);
     if (!val_json.is_null()) line.update(val_json);
     line["best"] = improved;
-    folder_.append_metrics(line.dump());
+    p_.folder.append_metrics(line.dump());
     const double remaining = static_cast<double>(stop_step_ - progress.step) * epoch_sums_.seconds /
                              static_cast<double>(std::max<int64_t>(1, epoch_sums_.steps));
     log::info("epoch {}/{} (step {}): train {}{}, lr {:.2e}, {:.1f} s, ETA {:.0f} s", progress.epoch, c_.epochs,
@@ -457,12 +454,7 @@ class PretrainRun {
 
   const PretrainConfig& c_;
   const PretrainData& d_;
-  const RunFolder& folder_;
-  model::LuMamba& net_;
-  const std::vector<ParameterGroup>& groups_;
-  torch::optim::Optimizer& optimizer_;
-  const CheckpointKeeper& keeper_;
-  const CosineSchedule& schedule_;
+  const TrainingParts& p_;
   const int64_t steps_per_epoch_, stop_step_;
   LossSums interval_, epoch_sums_;
   double lr_ = 0;
@@ -511,7 +503,8 @@ PretrainResult run_pretrain(const PretrainConfig& c, const FlatConfig& flat, con
     log::info("resumed at step {} (epoch {}, {} steps into it)", progress.step, progress.step / steps_per_epoch + 1,
               progress.step % steps_per_epoch);
   }
-  PretrainRun(c, *d, folder, net, groups, *optimizer, keeper, schedule, steps_per_epoch, stop_step).run(progress);
+  const TrainingParts parts{folder, net, groups, *optimizer, keeper, schedule};
+  PretrainRun(c, *d, parts, steps_per_epoch, stop_step).run(progress);
 
   PretrainResult result;
   result.best_checkpoint = folder.best_path;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lumamba/core/output_lock.h"
+#include "lumamba/model/lumamba.h"
 #include "lumamba/train/config.h"
 #include "lumamba/train/optim.h"
 
@@ -77,6 +78,16 @@ class CheckpointKeeper {
   torch::nn::Module& module_;
   torch::optim::Optimizer& optimizer_;
   WriteWeights write_weights_;
+};
+
+/// What a training loop works on, made before its first step.
+struct TrainingParts {
+  const RunFolder& folder;
+  model::LuMamba& net;
+  const std::vector<ParameterGroup>& groups;
+  torch::optim::Optimizer& optimizer;
+  const CheckpointKeeper& keeper;
+  const CosineSchedule& schedule;  ///< total_steps and warmup_steps set
 };
 
 /// Mean and sample standard deviation of each named metric over runs (seeds): {name: {mean, std}}.
