@@ -40,6 +40,7 @@ int run_preprocess(const PreprocessArgs& args) {
     preset = preprocess::preset_from_text(read_text_file(args.config_path, "preset file"), args.config_path);
   }
   preprocess::apply_preset_overrides(preset, args.overrides);
+  preset = preprocess::with_label_source_for(args.input, preset);
   log::info("preset: {}", preprocess::preset_to_json(preset));
   const auto jobs = preprocess::discover_recordings(args.input, preset, args.seed);
   log::info("{} recording(s) found under {}", jobs.size(), args.input);

@@ -149,6 +149,17 @@ std::string find_annotation(const fs::path& edf) {
 
 }  // namespace
 
+PreprocessPreset with_label_source_for(const std::string& input, PreprocessPreset preset) {
+  const fs::path root(input);
+  const bool manifest = fs::is_regular_file(root) && !is_recording_file(root);
+  if (preset.labels == "manifest" && !manifest) {
+    log::info("{} is not a manifest CSV (file,label,subject,split): its windows get no labels (labels=none); "
+              "give a manifest for labelled windows", input);
+    preset.labels = "none";
+  }
+  return preset;
+}
+
 std::vector<RecordingJob> discover_recordings(const std::string& input, const PreprocessPreset& preset, uint64_t seed) {
   const fs::path root(input);
   LUMAMBA_CHECK_INPUT(fs::exists(root), "{}: no such file or folder", input);
@@ -345,12 +356,14 @@ ContinuousRecording process_recording_continuous(const RecordingJob& job, const 
   return out;
 }
 
-io::RecordingWindows process_recording(const RecordingJob& job, const PreprocessPreset& preset, int n_threads) {
+io::RecordingWindows process_recording(const RecordingJob& job, const PreprocessPreset& preset, int n_threads,
+                                       double* recording_s) {
   auto filtered = read_and_filter(job, preset, n_threads);
   const auto& signals = filtered.signals;
   const auto& data = signals.data_uv;
   const double rate_hz = filtered.rate_hz;
   const auto n_samples = static_cast<int64_t>(data.front().size());
+  if (recording_s != nullptr) *recording_s = rate_hz > 0 ? static_cast<double>(n_samples) / rate_hz : 0;
   const int64_t w = preset.window_samples();
 
   // window + labels
@@ -493,7 +506,7 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
       const auto key = part_key(job, preset_json);
       std::string failure, stale;
       int64_t n_windows = 0;
-      double seconds = 0;
+      double seconds = 0, recording_s = -1;
       std::map<std::string, int64_t> per_label;
       bool reused = false;
       if (fs::exists(part)) {
@@ -519,7 +532,7 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
       }
       if (!reused) {
         try {
-          auto windows = process_recording(job, preset, threads_per_job);
+          auto windows = process_recording(job, preset, threads_per_job, &recording_s);
           n_windows = windows.n_windows;
           seconds = windows.sfreq_hz > 0 ? static_cast<double>(windows.n_windows * windows.n_samples) / windows.sfreq_hz : 0;
           for (int64_t w = 0; w < windows.n_windows; ++w) ++per_label[label_key(windows, static_cast<size_t>(w))];
@@ -549,7 +562,12 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
         summary.failures.emplace_back(job.path, failure);
       } else {
         (reused ? summary.n_reused : summary.n_processed) += 1;
-        if (n_windows == 0) ++summary.n_without_windows;
+        if (n_windows == 0) {
+          ++summary.n_without_windows;
+          summary.without_windows.emplace_back(job.path, recording_s);
+          log::warn("{}: no windows: the recording is {:.1f} s, a window {:.2f} s{}", job.path, recording_s,
+                    preset.window_s, preset.labels == "events" ? " (or no event maps to a label)" : "");
+        }
         summary.n_windows += n_windows;
         summary.eeg_seconds += seconds;
         for (const auto& [k, v] : per_label) summary.windows_per_label[k] += v;
@@ -583,11 +601,14 @@ std::string summary_to_json(const BuildSummary& s) {
   for (const auto& [file, reason] : s.failures) failures.push_back({{"file", file}, {"reason", reason}});
   nlohmann::json redone = nlohmann::json::array();
   for (const auto& [file, reason] : s.redone_stale) redone.push_back({{"file", file}, {"reason", reason}});
+  nlohmann::json without = nlohmann::json::array();
+  for (const auto& [file, length_s] : s.without_windows) without.push_back({{"file", file}, {"recording_s", length_s}});
   const nlohmann::json j = {{"recordings", s.n_recordings},
                             {"processed", s.n_processed},
                             {"reused_from_parts", s.n_reused},
                             {"redone_stale_parts", redone},
                             {"without_windows", s.n_without_windows},
+                            {"without_windows_files", without},
                             {"failed", s.failures.size()},
                             {"windows", s.n_windows},
                             {"windows_per_label", s.windows_per_label},

@@ -148,6 +148,30 @@ TEST(CliVocabulary, OldSpellingsAreAliasesAndOneSettingIsGivenOnce) {
   std::filesystem::remove_all(h5 + ".parts");
 }
 
+// A folder (or one file) with the generic preset has no manifest: its windows get no labels instead
+// of every file failing; a recording without windows is named with its length (S001R03: 125 data
+// records of 1 s in its EDF header).
+TEST(CliPreprocess, FolderWithoutManifestIsUnlabelledAndShortRecordingsAreNamed) {
+  const auto dir = fresh_scratch_dir("cli_unlabelled");
+  const std::string edf = std::string(LUMAMBA_SOURCE_DIR) + "/data/eegmmidb_S001/S001R03.edf";
+  EXPECT_EQ(run("preprocess --preset generic --data " + edf + " --output " + (dir / "a.h5").string(),
+                (dir / "a.json").string()),
+            0);
+  auto j = nlohmann::json::parse(read_file((dir / "a.json").string()));
+  EXPECT_EQ(j["windows"], 25);  // 125 s in 5 s windows
+  EXPECT_EQ(j["windows_per_label"]["-1"], 25);
+  const int status = run("preprocess --preset generic window_s=200 --data " + edf + " --output " +
+                             (dir / "b.h5").string(),
+                         (dir / "b.json").string());
+  EXPECT_EQ(WEXITSTATUS(status), 1);  // nothing written
+  j = nlohmann::json::parse(read_file((dir / "b.json").string()));
+  ASSERT_EQ(j["without_windows_files"].size(), 1u);
+  EXPECT_EQ(j["without_windows_files"][0]["file"], edf);
+  EXPECT_DOUBLE_EQ(j["without_windows_files"][0]["recording_s"].get<double>(), 125.0);
+  EXPECT_NE(read_file(scratch_path("cli_stderr.txt")).find("S001R03.edf: no windows: the recording is 125.0 s"),
+            std::string::npos);
+}
+
 TEST(CliInfo, JsonParameterCountsAndMacs) {
   const auto out = scratch_path("cli_info.json");
   ASSERT_EQ(run("info --json --weights " + golden_path("weights.safetensors") + " --config " +

@@ -43,7 +43,10 @@ std::string channel_quality_problem(const std::vector<double>& uv, double min_uv
 
 /// Reads and preprocesses one recording (pick → montage → band-pass → notch → resample → window →
 /// labels). Throws InputError naming the file and the reason. n_threads parallelises over channels.
-io::RecordingWindows process_recording(const RecordingJob& job, const PreprocessPreset& preset, int n_threads = 1);
+/// `recording_s`, when given, receives the length of the preprocessed recording in seconds (a
+/// recording without windows is reported with it).
+io::RecordingWindows process_recording(const RecordingJob& job, const PreprocessPreset& preset, int n_threads = 1,
+                                       double* recording_s = nullptr);
 
 /// One recording preprocessed as a continuous signal (whole-recording mode): the same steps as
 /// process_recording up to the resampling, no windows, no labels.
@@ -66,6 +69,8 @@ struct BuildOptions {
 
 struct BuildSummary {
   int64_t n_recordings = 0, n_processed = 0, n_reused = 0, n_without_windows = 0;
+  /// Recordings that gave no window (too short, or no labelled event): (file, length in s).
+  std::vector<std::pair<std::string, double>> without_windows;
   int64_t n_windows = 0;
   double eeg_seconds = 0;  ///< seconds of EEG in the windows made in this run
   double wall_s = 0;
@@ -75,6 +80,11 @@ struct BuildSummary {
   /// subject, preset or part format changed) and were redone: (file, what changed).
   std::vector<std::pair<std::string, std::string>> redone_stale;
 };
+
+/// The label source a preset's `labels: manifest` means for `input`: a folder or a recording file
+/// has no manifest, so its windows get no labels (`none`, with one notice) instead of failing every
+/// file; any other preset, or a manifest CSV, is returned unchanged.
+PreprocessPreset with_label_source_for(const std::string& input, PreprocessPreset preset);
 
 /// Runs the whole job. OUT.h5 is written (atomically) whenever at least one recording has windows.
 BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const PreprocessPreset& preset,
