@@ -149,10 +149,13 @@ std::string find_annotation(const fs::path& edf) {
 
 }  // namespace
 
+namespace {
+// An input that is a file but not an EDF/BDF recording is read as a manifest CSV.
+bool is_manifest(const fs::path& input) { return fs::is_regular_file(input) && !is_recording_file(input); }
+}  // namespace
+
 PreprocessPreset with_label_source_for(const std::string& input, PreprocessPreset preset) {
-  const fs::path root(input);
-  const bool manifest = fs::is_regular_file(root) && !is_recording_file(root);
-  if (preset.labels == "manifest" && !manifest) {
+  if (preset.labels == "manifest" && !is_manifest(input)) {
     log::info("{} is not a manifest CSV (file,label,subject,split): its windows get no labels (labels=none); "
               "give a manifest for labelled windows", input);
     preset.labels = "none";
@@ -164,7 +167,7 @@ std::vector<RecordingJob> discover_recordings(const std::string& input, const Pr
   const fs::path root(input);
   LUMAMBA_CHECK_INPUT(fs::exists(root), "{}: no such file or folder", input);
   std::vector<RecordingJob> jobs;
-  if (fs::is_regular_file(root) && !is_recording_file(root)) {
+  if (is_manifest(root)) {
     jobs = read_manifest(root);
     for (auto& job : jobs) {
       if (job.subject.empty()) job.subject = subject_from_name(job.path, preset);
