@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
     double write_s = 0;
     if (!fs::exists(edf)) {
       std::fprintf(stderr, "bench_predict: writing %.0f min at %d Hz to %s\n", a.minutes, a.sfreq_hz, edf.c_str());
-      write_s = lumamba::model::time_ms([&] { write_edf(edf, a.minutes, a.sfreq_hz); }) * 1e-3;
+      write_s = lumamba::bench::time_ms([&] { write_edf(edf, a.minutes, a.sfreq_hz); }) * 1e-3;
     } else {
       std::fprintf(stderr, "bench_predict: reusing %s (--minutes/--sfreq ignored)\n", edf.c_str());
     }
@@ -183,17 +183,17 @@ int main(int argc, char** argv) {
       lumamba::preprocess::apply_preset_overrides(preset, preset_overrides);
       lumamba::preprocess::RecordingJob job;
       job.path = edf;
-      lumamba::reset_peak_resident_memory();
-      const double base = lumamba::read_resident_memory().rss_mib();
-      preprocess_s = lumamba::model::time_ms([&] {
+      lumamba::bench::reset_peak_resident_memory();
+      const double base = lumamba::bench::read_resident_memory().rss_mib();
+      preprocess_s = lumamba::bench::time_ms([&] {
                        const auto rec = lumamba::preprocess::process_recording(job, preset, a.preprocess_threads);
                        windows = rec.n_windows;
                      }) * 1e-3;
-      preprocess_peak_mib = lumamba::read_resident_memory().peak_mib() - base;
+      preprocess_peak_mib = lumamba::bench::read_resident_memory().peak_mib() - base;
     }
 
-    const bool reset_ok = lumamba::reset_peak_resident_memory();
-    const double rss_before = lumamba::read_resident_memory().rss_mib();
+    const bool reset_ok = lumamba::bench::reset_peak_resident_memory();
+    const double rss_before = lumamba::bench::read_resident_memory().rss_mib();
     double eeg_seconds = 0, wall_s = 0;
     bool failed = false;
     if (a.embed) {
@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
       req.whole_recording = a.whole_recording;
       req.chunk_patches = a.chunk_patches;
       lumamba::eval::EmbedSummary summary;
-      wall_s = lumamba::model::time_ms([&] { summary = lumamba::eval::run_embed(req); }) * 1e-3;
+      wall_s = lumamba::bench::time_ms([&] { summary = lumamba::eval::run_embed(req); }) * 1e-3;
       // Windowed mode embeds whole windows only; the EEG it covered is windows × 5 s.
       eeg_seconds = a.whole_recording ? summary.eeg_seconds : static_cast<double>(summary.n_windows) * 5.0;
       if (!a.whole_recording) windows = summary.n_windows;
@@ -222,12 +222,12 @@ int main(int argc, char** argv) {
       req.whole_recording = a.whole_recording;
       req.chunk_patches = a.chunk_patches;
       lumamba::eval::PredictSummary summary;
-      wall_s = lumamba::model::time_ms([&] { summary = lumamba::eval::run_predict(req); }) * 1e-3;
+      wall_s = lumamba::bench::time_ms([&] { summary = lumamba::eval::run_predict(req); }) * 1e-3;
       eeg_seconds = summary.eeg_seconds;
       failed = !summary.failures.empty();
       if (!summary.recordings.empty() && !a.whole_recording) windows = summary.recordings.front().n_windows;
     }
-    const double peak = lumamba::read_resident_memory().peak_mib();
+    const double peak = lumamba::bench::read_resident_memory().peak_mib();
 
     std::ostringstream j;
     j.precision(4);

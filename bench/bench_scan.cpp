@@ -21,8 +21,8 @@
 
 namespace {
 
-using lumamba::model::ScanBenchCase;
-using lumamba::model::ScanBenchOptions;
+using lumamba::bench::ScanBenchCase;
+using lumamba::bench::ScanBenchOptions;
 
 constexpr int64_t kBatch = 8, kDInner = 768, kDState = 16;
 
@@ -52,7 +52,7 @@ void run_forward(benchmark::State& state, bool fused) {
   auto& c = case_for(seq_len);
   for (auto _ : state) {
     c.reset();
-    state.SetIterationTime(lumamba::model::time_ms([&] { c.forward(fused); }) * 1e-3);
+    state.SetIterationTime(lumamba::bench::time_ms([&] { c.forward(fused); }) * 1e-3);
   }
   c.reset();
   set_counters(state, seq_len);
@@ -64,7 +64,7 @@ void run_backward(benchmark::State& state, bool fused) {
   for (auto _ : state) {
     c.reset();
     c.forward(fused);  // untimed: the backward needs its graph
-    state.SetIterationTime(lumamba::model::time_ms([&] { c.backward(); }) * 1e-3);
+    state.SetIterationTime(lumamba::bench::time_ms([&] { c.backward(); }) * 1e-3);
   }
   c.reset();
   set_counters(state, seq_len);

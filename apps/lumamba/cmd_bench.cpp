@@ -19,7 +19,7 @@ namespace {
 
 struct BenchScanArgs {
   CommonArgs common;
-  model::ScanBenchOptions options;
+  bench::ScanBenchOptions options;
   int repetitions = 5;
   int loop_repetitions = 3;
   double loop_budget_s = 60.0;
@@ -35,15 +35,15 @@ int run_bench_scan(BenchScanArgs& args) {
   args.options.loop_plan.budget_s = args.loop_budget_s;
   args.options.time_major = !args.contiguous;
   args.options.loop = !args.no_loop;
-  const auto result = model::run_scan_bench(args.options);
-  if (args.json) fmt::print("{}\n", model::scan_bench_to_json(result));
-  else fmt::print("{}", model::scan_bench_to_text(result));
+  const auto result = bench::run_scan_bench(args.options);
+  if (args.json) fmt::print("{}\n", bench::scan_bench_to_json(result));
+  else fmt::print("{}", bench::scan_bench_to_text(result));
   return 0;
 }
 
 struct BenchModelArgs {
   CommonArgs common;
-  model::ModelBenchOptions options;
+  bench::ModelBenchOptions options;
   int repetitions = 5;
   int train_repetitions = 3;
   bool no_train = false;
@@ -55,9 +55,9 @@ int run_bench_model(BenchModelArgs& args) {
   args.options.inference_plan.repetitions = args.repetitions;
   args.options.train_plan.repetitions = args.train_repetitions;
   args.options.train = !args.no_train;
-  const auto result = model::run_model_bench(args.options);
-  if (args.json) fmt::print("{}\n", model::model_bench_to_json(result));
-  else fmt::print("{}", model::model_bench_to_text(result));
+  const auto result = bench::run_model_bench(args.options);
+  if (args.json) fmt::print("{}\n", bench::model_bench_to_json(result));
+  else fmt::print("{}", bench::model_bench_to_text(result));
   return 0;
 }
 
@@ -97,18 +97,18 @@ struct BenchEfficiencyArgs {
 
 int run_bench_efficiency(const BenchEfficiencyArgs& args) {
   apply_common(args.common);
-  model::EfficiencyOptions options = args.quick ? model::quick_efficiency_options() : model::EfficiencyOptions();
-  options.memory_budget_bytes = parse_byte_size(args.memory_budget, "--memory-budget");
+  bench::EfficiencyOptions options = args.quick ? bench::quick_efficiency_options() : bench::EfficiencyOptions();
+  options.memory_budget_bytes = bench::parse_byte_size(args.memory_budget, "--memory-budget");
   LUMAMBA_CHECK_INPUT(options.memory_budget_bytes > 0, "invalid --memory-budget: got '{}'; must be > 0",
                       args.memory_budget);
   if (!args.models.empty()) options.models = args.models;
   if (args.repetitions > 0) options.repetitions = args.repetitions;
   if (args.trial_timeout_s > 0.0) options.trial_timeout_s = args.trial_timeout_s;
   if (args.common.n_threads > 0) options.n_threads = args.common.n_threads;  // else the study's default, 1
-  const auto report = model::run_efficiency_bench(options);
-  model::write_efficiency_outputs(report, args.out_dir);
-  if (args.json) fmt::print("{}\n", model::efficiency_summary_json(report));
-  else fmt::print("{}", model::efficiency_report_text(report));
+  const auto report = bench::run_efficiency_bench(options);
+  bench::write_efficiency_outputs(report, args.out_dir);
+  if (args.json) fmt::print("{}\n", bench::efficiency_summary_json(report));
+  else fmt::print("{}", bench::efficiency_report_text(report));
   log::info("bench efficiency: wrote efficiency.csv, efficiency.json, macs.svg, time.svg, memory.svg to {}",
             args.out_dir);
   return 0;
@@ -136,7 +136,7 @@ void add_bench_efficiency(CLI::App& bench, RunFn& run) {
 
 struct BenchEfficiencyTrialArgs {
   CommonArgs common;
-  model::EfficiencyTrialOptions options;
+  bench::EfficiencyTrialOptions options;
 };
 
 /// The child process of `bench efficiency`: one JSON line on stdout.
@@ -154,7 +154,7 @@ void add_bench_efficiency_trial(CLI::App& bench, RunFn& run) {
   sub->callback([args, &run] {
     run = [args] {
       apply_common(args->common);
-      fmt::print("{}\n", model::efficiency_trial_to_json(model::run_efficiency_trial(args->options)));
+      fmt::print("{}\n", bench::efficiency_trial_to_json(bench::run_efficiency_trial(args->options)));
       return 0;
     };
   });

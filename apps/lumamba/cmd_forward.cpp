@@ -4,7 +4,7 @@
 
 #include "common.h"
 #include "lumamba/core/log.h"
-#include "lumamba/model/forward_file.h"
+#include "lumamba/eval/forward_file.h"
 
 namespace lumamba::cli {
 namespace {
@@ -18,7 +18,7 @@ struct ForwardArgs {
 int run_forward(ForwardArgs& args) {
   apply_common(args.common);
   args.request.float64 = args.dtype == "float64";
-  const auto summary = model::run_forward_file(args.request);
+  const auto summary = eval::run_forward_file(args.request);
   log::info("forward: B={} C={} T={} -> {} [{}]", summary.batch, summary.n_channels, summary.n_samples,
             args.request.output_path, fmt::join(summary.output_names, ", "));
   return 0;

@@ -27,7 +27,7 @@
 #include "lumamba/bench/peers.h"
 #include "lumamba/model/runtime.h"
 
-namespace lumamba::model {
+namespace lumamba::bench {
 namespace {
 
 constexpr double kBytesPerMiB = 1024.0 * 1024.0;
@@ -312,8 +312,8 @@ EfficiencyReport run_efficiency_bench(const EfficiencyOptions& options) {
   std::sort(report.options.durations_s.begin(), report.options.durations_s.end());
   const EfficiencyOptions& o = report.options;
   report.n_threads = o.n_threads > 0 ? o.n_threads : at::get_num_threads();
-  const auto runtime = runtime_report();
-  report.cpu = cpu_model_name();
+  const auto runtime = model::runtime_report();
+  report.cpu = model::cpu_model_name();
   report.blas = describe_blas(runtime.blas);
   report.torch_version = runtime.torch_version;
 
@@ -422,4 +422,4 @@ EfficiencyReport run_efficiency_bench(const EfficiencyOptions& options) {
   return report;
 }
 
-}  // namespace lumamba::model
+}  // namespace lumamba::bench

@@ -13,7 +13,7 @@
 #include "lumamba/core/svg_plot.h"
 #include "lumamba/bench/bench_efficiency.h"
 
-namespace lumamba::model {
+namespace lumamba::bench {
 namespace {
 
 constexpr double kBytesPerMiB = 1024.0 * 1024.0;
@@ -272,4 +272,4 @@ std::string efficiency_report_text(const EfficiencyReport& report) {
   return t;
 }
 
-}  // namespace lumamba::model
+}  // namespace lumamba::bench

@@ -21,7 +21,7 @@
 #include "lumamba/core/log.h"
 #include "lumamba/model/fmt_shape.h"
 
-namespace lumamba::model {
+namespace lumamba::bench {
 namespace {
 
 /// Batched vs single-sample logits of sample 0: float32 GEMMs of different M may block (and so
@@ -59,7 +59,7 @@ ModelInputs make_inputs(const ModelBenchOptions& o) {
 
 }  // namespace
 
-std::vector<StageTiming> profile_forward_stages(LuMamba& model, const torch::Tensor& signal,
+std::vector<StageTiming> profile_forward_stages(model::LuMamba& model, const torch::Tensor& signal,
                                                 const torch::Tensor& locations, const BenchPlan& plan) {
   // Replays LuMambaImpl::encode + head (lumamba.cpp prepare_tokens / run_encoder, no mask): keep
   // the two in step when either changes.
@@ -77,11 +77,11 @@ std::vector<StageTiming> profile_forward_stages(LuMamba& model, const torch::Ten
   time_stage("freq_embed", [&] { freq = model->freq_embed->forward(signal, nullptr); });
   // The two halves of freq_embed: FFT magnitude/phase features, then the Mlp.
   auto patches = signal.reshape({b, c, s, o.patch_size()});
-  time_stage("freq_embed.fft_features", [&] { features = functional::fft_features(patches); });
+  time_stage("freq_embed.fft_features", [&] { features = model::functional::fft_features(patches); });
   time_stage("freq_embed.mlp", [&] { model->freq_embed->frequency_to_embed->forward(features); });
   time_stage("location_embed", [&] {
-    auto nerf = functional::nerf_positional_encoding(functional::normalize_locations(locations), e);  // (B, C, E)
-    loc_emb = (*model->channel_location_embedder)[0]->as<Mlp>()->forward(nerf);
+    auto nerf = model::functional::nerf_positional_encoding(model::functional::normalize_locations(locations), e);  // (B, C, E)
+    loc_emb = (*model->channel_location_embedder)[0]->as<model::Mlp>()->forward(nerf);
   });
   time_stage("token_regroup", [&] {
     // Token sum plus the per-sample location embedding broadcast over S, regrouped
@@ -106,21 +106,21 @@ std::vector<StageTiming> profile_forward_stages(LuMamba& model, const torch::Ten
     time_stage("cross_attn.ffn", [&] { ffn_out = xa.ffn->forward(attn_out) + attn_out; });
     time_stage("cross_attn.query_self_attn", [&] {
       auto y = ffn_out;
-      for (const auto& layer : *xa.query_self_attn->layers) y = layer->as<TransformerEncoderLayer>()->forward(y);
+      for (const auto& layer : *xa.query_self_attn->layers) y = layer->as<model::TransformerEncoderLayer>()->forward(y);
     });
   }
   {
     // One Mamba direction of block 0, and its selective scan alone (the rest is GEMMs, conv, SiLU).
     auto x = queries.reshape({b, s, o.d_model()});
     auto normed = model->norm_layers[0]->as<torch::nn::LayerNorm>()->forward(x);
-    auto& mamba = *model->mamba_blocks[0]->as<MambaWrapper>()->mamba_fwd;
+    auto& mamba = *model->mamba_blocks[0]->as<model::MambaWrapper>()->mamba_fwd;
     time_stage("mamba_blocks.one_direction", [&] { mamba.forward(normed); });
   }
   time_stage("mamba_blocks", [&] {
     auto x = queries.reshape({b, s, o.d_model()});  // (B, S, D)
     for (int64_t i = 0; i < o.num_blocks(); ++i) {
       auto normed = model->norm_layers[i]->as<torch::nn::LayerNorm>()->forward(x);
-      x = x + model->mamba_blocks[i]->as<MambaWrapper>()->forward(normed, nullptr, "");
+      x = x + model->mamba_blocks[i]->as<model::MambaWrapper>()->forward(normed, nullptr, "");
     }
     encoded = x;
   });
@@ -145,10 +145,10 @@ ModelBenchResult run_model_bench(const ModelBenchOptions& o) {
   res.options = o;
   res.n_threads = at::get_num_threads();
   res.blas = describe_blas(detect_blas());
-  res.macs = count_macs(o.model, o.n_channels, o.n_samples);
+  res.macs = model::count_macs(o.model, o.n_channels, o.n_samples);
 
   torch::manual_seed(0);
-  LuMamba model(o.model);
+  model::LuMamba model(o.model);
   const auto in = make_inputs(o);
 
   {
@@ -297,7 +297,7 @@ std::string model_bench_to_json(const ModelBenchResult& r) {
   j["classifier_option"] = o.model.classifier_option();
   j["threads"] = r.n_threads;
   j["blas"] = r.blas;
-  j["cpu"] = cpu_model_name();
+  j["cpu"] = model::cpu_model_name();
   j["torch_version"] = compat::torch_version();
   j["check_rel_err"] = r.check_rel_err;
   return j.dump();
@@ -338,4 +338,4 @@ std::string model_bench_to_text(const ModelBenchResult& r) {
   return s;
 }
 
-}  // namespace lumamba::model
+}  // namespace lumamba::bench

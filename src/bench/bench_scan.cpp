@@ -18,7 +18,7 @@
 #include "lumamba/core/error.h"
 #include "lumamba/model/kernels/selective_scan_cpu.h"
 
-namespace lumamba::model {
+namespace lumamba::bench {
 namespace {
 
 /// Longest L / largest B of the correctness check run before timing (the loop is slow).
@@ -69,7 +69,7 @@ ScanBenchCase::ScanBenchCase(const ScanBenchOptions& o) {
   grad_y_ = o.time_major ? torch::randn({b, l, di}, opts).transpose(1, 2) : torch::randn({b, di, l}, opts);
 }
 
-void ScanBenchCase::forward(bool fused) { y_ = fused ? selective_scan_fused(args_) : selective_scan_ref(args_); }
+void ScanBenchCase::forward(bool fused) { y_ = fused ? model::selective_scan_fused(args_) : model::selective_scan_ref(args_); }
 
 void ScanBenchCase::backward() {
   LUMAMBA_CHECK(y_.defined(), "bench scan: backward() needs a forward() first");
@@ -79,7 +79,7 @@ void ScanBenchCase::backward() {
 
 void ScanBenchCase::inference(bool fused) {
   torch::NoGradGuard no_grad;
-  y_ = fused ? selective_scan_fused(args_) : selective_scan_ref(args_);
+  y_ = fused ? model::selective_scan_fused(args_) : model::selective_scan_ref(args_);
   y_ = torch::Tensor();
 }
 
@@ -187,7 +187,7 @@ std::string scan_bench_to_json(const ScanBenchResult& r) {
   j["layout"] = o.time_major ? "time_major" : "contiguous";
   j["threads"] = r.n_threads;
   j["isa"] = r.isa;
-  j["cpu"] = cpu_model_name();
+  j["cpu"] = model::cpu_model_name();
   j["torch_version"] = compat::torch_version();
   j["check_rel_err"] = r.check_rel_err;
   return j.dump();
@@ -213,4 +213,4 @@ std::string scan_bench_to_text(const ScanBenchResult& r) {
   return s;
 }
 
-}  // namespace lumamba::model
+}  // namespace lumamba::bench

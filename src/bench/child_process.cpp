@@ -23,7 +23,7 @@
 
 extern char** environ;  // NOLINT: POSIX, passed to posix_spawnp unchanged
 
-namespace lumamba {
+namespace lumamba::bench {
 namespace {
 
 constexpr int64_t kBytesPerKiB = 1024;
@@ -248,4 +248,4 @@ std::string format_byte_size(int64_t bytes) {
   return fmt::format("{:.4g} {}", value, kUnits[unit]);
 }
 
-}  // namespace lumamba
+}  // namespace lumamba::bench

@@ -16,7 +16,7 @@
 
 #include "lumamba/core/error.h"
 
-namespace lumamba::model {
+namespace lumamba::bench {
 namespace {
 
 enum class Op { kNone, kMm, kAddmm, kBmm, kBaddbmm, kMv, kAddmv, kDot, kConvolution, kFftR2c, kSelectiveScan,
@@ -195,4 +195,4 @@ TracedMacs trace_macs(const std::function<void()>& fn) {
   return result;
 }
 
-}  // namespace lumamba::model
+}  // namespace lumamba::bench

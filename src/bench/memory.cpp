@@ -13,7 +13,7 @@
 #include <fstream>
 #include <string>
 
-namespace lumamba {
+namespace lumamba::bench {
 namespace {
 
 constexpr int64_t kBytesPerKiB = 1024;
@@ -60,4 +60,4 @@ bool reset_peak_resident_memory() {
   return static_cast<bool>(out);
 }
 
-}  // namespace lumamba
+}  // namespace lumamba::bench

@@ -11,7 +11,7 @@
 
 #include "lumamba/core/error.h"
 #include "lumamba/io/channels.h"
-#include "lumamba/model/luna.h"
+#include "lumamba/data/normalize.h"
 
 namespace lumamba::data {
 namespace {
@@ -165,7 +165,7 @@ Batch WindowDataset::read_batch(const std::vector<int64_t>& windows, bool keep_m
   }
   Batch batch;
   if (keep_microvolts) batch.signal_uv = signal.clone();
-  batch.signal = model::functional::zscore_channels(signal);
+  batch.signal = data::zscore_channels(signal);
   batch.locations = locations;
   batch.channel_names = names;
   batch.windows = windows;

@@ -14,8 +14,8 @@
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
 #include "lumamba/core/progress.h"
+#include "lumamba/data/normalize.h"
 #include "lumamba/model/long_recording.h"
-#include "lumamba/model/luna.h"
 #include "lumamba/model/weights.h"
 #include "lumamba/preprocess/dataset_builder.h"
 #include "lumamba/preprocess/preset.h"
@@ -71,7 +71,7 @@ WindowTensors to_tensors(const io::RecordingWindows& rec) {
   const int64_t n = rec.n_windows, c = rec.n_channels, t = rec.n_samples;
   auto signal = torch::from_blob(const_cast<float*>(rec.signal_uv.data()), {n, c, t}, torch::kFloat32);
   auto loc = locations_tensor(rec.channel_locations_m);
-  return {model::functional::zscore_channels(signal), loc.unsqueeze(0).expand({n, c, 3}).contiguous()};
+  return {data::zscore_channels(signal), loc.unsqueeze(0).expand({n, c, 3}).contiguous()};
 }
 
 // Runs fn(first_row, output) over batches of a recording's windows (no grad).

@@ -44,12 +44,6 @@ torch::Tensor normalize_locations(const torch::Tensor& locations) {
   return (locations - lo) / (hi - lo + 1e-8);
 }
 
-torch::Tensor zscore_channels(const torch::Tensor& x) {
-  auto mean = x.mean(-1, /*keepdim=*/true);
-  auto std = x.std(-1, /*unbiased=*/true, /*keepdim=*/true);
-  return (x - mean) / (std + 1e-8);
-}
-
 torch::Tensor fft_features_ops(const torch::Tensor& patches) {
   const int64_t p = patches.size(-1);
   auto spectrum = torch::fft::rfft(patches, c10::nullopt, -1);  // (..., P/2+1) complex

@@ -9,7 +9,7 @@
 #include "lumamba/bench/child_process.h"
 #include "lumamba/core/error.h"
 
-namespace lumamba {
+namespace lumamba::bench {
 namespace {
 
 constexpr int64_t kMiB = int64_t{1} << 20;
@@ -137,4 +137,4 @@ TEST(ByteSize, FormatsBinaryUnits) {
 }
 
 }  // namespace
-}  // namespace lumamba
+}  // namespace lumamba::bench

@@ -17,10 +17,10 @@
 namespace lumamba::test {
 namespace {
 
-using model::trace_macs;
-using model::TracedMacs;
-using model::peers::EfficiencyModel;
-using model::peers::make_efficiency_model;
+using bench::trace_macs;
+using bench::TracedMacs;
+using bench::peers::EfficiencyModel;
+using bench::peers::make_efficiency_model;
 
 struct Shape {
   int64_t channels, patches;
@@ -97,7 +97,7 @@ TEST(Peers, UnknownNameListsTheKnownOnes) {
   } catch (const InputError& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("bendr"), std::string::npos) << msg;
-    for (const auto& name : model::peers::efficiency_model_names()) EXPECT_NE(msg.find(name), std::string::npos) << msg;
+    for (const auto& name : bench::peers::efficiency_model_names()) EXPECT_NE(msg.find(name), std::string::npos) << msg;
   }
 }
 
@@ -134,7 +134,7 @@ TEST(Peers, LuMambaTracedEqualsCountMacsEncoderParts) {
 TEST(Peers, FiveSecondsOf22Channels) {
   // The study's reference point: 22 channels, 5 s of EEG at each model's rate (S = 32 patches of
   // 40 samples at 256 Hz; S = 5 patches of 200 samples at 200 Hz). Printed for docs/efficiency.md.
-  for (const auto& name : model::peers::efficiency_model_names()) {
+  for (const auto& name : bench::peers::efficiency_model_names()) {
     auto m = make_efficiency_model(name);
     const int64_t patches = static_cast<int64_t>(5.0 * m->sample_rate_hz()) / m->patch_samples();
     const auto t = trace_forward(*m, Shape{22, patches});

@@ -14,11 +14,11 @@
 #include <sstream>
 
 #include "lumamba/core/blas.h"
+#include "lumamba/data/normalize.h"
 #include "lumamba/eval/inference.h"
 #include "lumamba/io/channels.h"
 #include "lumamba/io/window_h5.h"
 #include "lumamba/model/kernels/selective_scan_cpu.h"
-#include "lumamba/model/luna.h"
 #include "lumamba/model/weights.h"
 #include "lumamba/preprocess/dataset_builder.h"
 #include "lumamba/preprocess/preset.h"
@@ -260,7 +260,7 @@ ContinuousInputs continuous_inputs(const std::string& edf, const std::string& pr
   auto signal =
       torch::from_blob(const_cast<float*>(rec.signal_uv.data()), {rec.n_channels, rec.n_samples}, torch::kFloat32)
           .narrow(1, 0, in.n_patches * patch);
-  in.signal = model::functional::zscore_channels(signal.unsqueeze(0));  // copies: rec may go
+  in.signal = data::zscore_channels(signal.unsqueeze(0));  // copies: rec may go
   in.locations = torch::empty({1, rec.n_channels, 3}, torch::kFloat32);
   for (int64_t c = 0; c < rec.n_channels; ++c) {
     for (int64_t d = 0; d < 3; ++d) {

@@ -8,8 +8,8 @@
 #include <tuple>
 
 #include "lumamba/core/error.h"
+#include "lumamba/data/normalize.h"
 #include "lumamba/model/long_recording.h"
-#include "lumamba/model/luna.h"
 #include "lumamba/model/lumamba.h"
 #include "lumamba/model/mamba.h"
 
@@ -74,7 +74,7 @@ TEST(WholeRecording, ChunkedEqualsOneShotOverSeveralChunks) {
   const int64_t c = 5, p = net->options.patch_size(), s = 45;
   auto [signal, locations] = recording(c, s * p + 17);  // a partial last patch, dropped
   torch::NoGradGuard no_grad;
-  const auto one_shot = net->encode(model::functional::zscore_channels(signal.narrow(1, 0, s * p).unsqueeze(0)),
+  const auto one_shot = net->encode(data::zscore_channels(signal.narrow(1, 0, s * p).unsqueeze(0)),
                                     locations.unsqueeze(0));  // (1, S, D)
   for (const int64_t chunk : {8, 16, 45, 1000}) {
     model::WholeRecordingOptions options;
@@ -90,7 +90,7 @@ TEST(WholeRecording, HeadsOnTheWholeSequenceEqualTheirOneShotForward) {
     auto net = float64_model(LuMambaOptions().num_classes(3).classifier_option(head));
     auto [signal, locations] = recording(4, 30 * net->options.patch_size());
     torch::NoGradGuard no_grad;
-    const auto one_shot = net->forward(model::functional::zscore_channels(signal.unsqueeze(0)), locations.unsqueeze(0));
+    const auto one_shot = net->forward(data::zscore_channels(signal.unsqueeze(0)), locations.unsqueeze(0));
     model::WholeRecordingOptions options;
     options.chunk_patches = 7;
     const auto enc = model::encode_whole_recording(*net, signal, locations, options);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "lumamba/core/error.h"
+#include "lumamba/data/normalize.h"
 #include "support/golden.h"
 #include "support/tensor_compare.h"
 
@@ -252,7 +253,7 @@ class PretrainLossSmallModel : public ::testing::Test {
                               .num_blocks(1)
                               .d_state(4)
                               .num_classes(0));
-    signal_ = model::functional::zscore_channels(torch::randn({b_, c_, t_}) * 20.0);  // (B, C, T)
+    signal_ = data::zscore_channels(torch::randn({b_, c_, t_}) * 20.0);  // (B, C, T)
     locations_ = torch::rand({1, c_, 3}).expand({b_, c_, 3}).contiguous() * 0.1;     // (B, C, 3) m
     names_ = torch::randint(0, 90, {1, c_}, torch::kLong).expand({b_, c_}).contiguous();
   }

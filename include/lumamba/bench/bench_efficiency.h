@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-namespace lumamba::model {
+namespace lumamba::bench {
 
 /// What the study sweeps and under which limits. Defaults: the full run (< 15 min on 2 cores).
 struct EfficiencyOptions {
@@ -160,4 +160,4 @@ std::string efficiency_summary_json(const EfficiencyReport& report);
 /// Human-readable tables of the same (the command's stdout).
 std::string efficiency_report_text(const EfficiencyReport& report);
 
-}  // namespace lumamba::model
+}  // namespace lumamba::bench

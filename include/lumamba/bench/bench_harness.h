@@ -11,7 +11,7 @@
 #include <functional>
 #include <vector>
 
-namespace lumamba::model {
+namespace lumamba::bench {
 
 /// Summary of the timed repetitions, milliseconds.
 struct BenchTiming {
@@ -126,4 +126,4 @@ inline std::vector<BenchTiming> measure_interleaved(const std::vector<BenchItem>
   return out;
 }
 
-}  // namespace lumamba::model
+}  // namespace lumamba::bench

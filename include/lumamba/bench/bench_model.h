@@ -19,14 +19,14 @@
 #include "lumamba/model/lumamba.h"
 #include "lumamba/model/options.h"
 
-namespace lumamba::model {
+namespace lumamba::bench {
 
 struct ModelBenchOptions {
   int64_t batch = 64;        ///< B, for inference and for the training step
   int64_t n_channels = 22;   ///< C (TCP-22 montage)
   int64_t n_samples = 1280;  ///< T: 5 s at 256 Hz (S = 32 patches of P = 40)
   /// The network: LuMamba-Tiny with the default 2-class LUNA classification head.
-  LuMambaOptions model = LuMambaOptions().num_classes(2).classifier_option("luna");
+  model::LuMambaOptions model = model::LuMambaOptions().num_classes(2).classifier_option("luna");
   /// Square SGEMM size n of the roofline denominator (n×n times n×n, float32).
   int64_t sgemm_size = 1024;
   bool train = true;            ///< also time the training step and measure its peak RSS
@@ -49,7 +49,7 @@ struct ModelBenchResult {
   ModelBenchOptions options;
   int n_threads = 0;
   std::string blas;  ///< BLAS library actually loaded (describe_blas)
-  MacCount macs;     ///< per window (one sample), count_macs
+  model::MacCount macs;     ///< per window (one sample), count_macs
   BenchTiming inference;         ///< one forward of the batch
   BenchTiming train_step;        ///< one training step on the batch
   BenchTiming sgemm;             ///< sgemm_size³ product
@@ -76,7 +76,7 @@ ModelBenchResult run_model_bench(const ModelBenchOptions& options);
 /// `locations`: patch_embed, freq_embed, location_embed, token_regroup, cross_attn, mamba_blocks,
 /// classifier. The stages replay LuMambaImpl::encode without a mask; their sum is close to, not
 /// equal to, one forward (each stage's inputs are precomputed).
-std::vector<StageTiming> profile_forward_stages(LuMamba& model, const torch::Tensor& signal,
+std::vector<StageTiming> profile_forward_stages(model::LuMamba& model, const torch::Tensor& signal,
                                                 const torch::Tensor& locations, const BenchPlan& plan);
 
 /// One JSON object: windows_per_s, model_gflops_per_s, sgemm_gflops_per_s, train_samples_per_s,
@@ -85,4 +85,4 @@ std::string model_bench_to_json(const ModelBenchResult& result);
 /// A small human-readable table of the same.
 std::string model_bench_to_text(const ModelBenchResult& result);
 
-}  // namespace lumamba::model
+}  // namespace lumamba::bench

@@ -12,7 +12,7 @@
 #include "lumamba/bench/bench_harness.h"
 #include "lumamba/model/selective_scan.h"
 
-namespace lumamba::model {
+namespace lumamba::bench {
 
 struct ScanBenchOptions {
   int64_t seq_len = 1024;   ///< L
@@ -56,7 +56,7 @@ class ScanBenchCase {
   double check_against_loop();
 
  private:
-  SelectiveScanArgs args_;
+  model::SelectiveScanArgs args_;
   torch::Tensor grad_y_, y_;
 };
 
@@ -69,4 +69,4 @@ std::string scan_bench_to_json(const ScanBenchResult& result);
 /// A few human-readable lines of the same.
 std::string scan_bench_to_text(const ScanBenchResult& result);
 
-}  // namespace lumamba::model
+}  // namespace lumamba::bench

@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-namespace lumamba {
+namespace lumamba::bench {
 
 struct ChildLimits {
   /// Kill the child (SIGKILL) when its resident set (VmRSS) exceeds this many bytes. 0: no limit.
@@ -68,4 +68,4 @@ int64_t parse_byte_size(std::string_view text, std::string_view what = "memory s
 /// "4 GiB", "512 MiB", "1.5 GiB", "800 B" (binary units, at most 3 significant decimals).
 std::string format_byte_size(int64_t bytes);
 
-}  // namespace lumamba
+}  // namespace lumamba::bench

@@ -17,7 +17,7 @@
 #include <map>
 #include <string>
 
-namespace lumamba::model {
+namespace lumamba::bench {
 
 struct TracedMacs {
   int64_t total = 0;
@@ -28,4 +28,4 @@ struct TracedMacs {
 /// Runs fn on this thread and returns the MACs of the operators it dispatched.
 TracedMacs trace_macs(const std::function<void()>& fn);
 
-}  // namespace lumamba::model
+}  // namespace lumamba::bench

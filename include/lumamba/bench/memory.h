@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-namespace lumamba {
+namespace lumamba::bench {
 
 /// VmRSS and VmHWM (the kernel's resident high-water mark) of a process, bytes; -1 when they
 /// cannot be read (no /proc, the process is gone or a zombie).
@@ -32,4 +32,4 @@ void release_free_memory();
 /// False when clear_refs is not writable (the peak then counts from process start).
 bool reset_peak_resident_memory();
 
-}  // namespace lumamba
+}  // namespace lumamba::bench

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace lumamba::model::peers {
+namespace lumamba::bench::peers {
 
 /// One encoder as the efficiency study sees it.
 class EfficiencyModel {
@@ -43,4 +43,4 @@ class EfficiencyModel {
 std::unique_ptr<EfficiencyModel> make_efficiency_model(const std::string& name);
 std::vector<std::string> efficiency_model_names();
 
-}  // namespace lumamba::model::peers
+}  // namespace lumamba::bench::peers

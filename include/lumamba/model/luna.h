@@ -36,8 +36,6 @@ namespace functional {
 torch::Tensor nerf_positional_encoding(const torch::Tensor& coords, int64_t embed_size);
 /// Per-sample, per-axis min-max normalisation over channels: (B, C, 3) -> [0, 1] (docs/reference-model.md §3.3).
 torch::Tensor normalize_locations(const torch::Tensor& locations);
-/// Per-sample, per-channel z-score over time with unbiased std + 1e-8 (docs/reference-model.md §2).
-torch::Tensor zscore_channels(const torch::Tensor& x);
 /// (B, C, S, P) patches -> (B, C, S, 2·(P/2+1)) [|rfft|, angle(rfft)] features (docs/reference-model.md §3.2).
 /// CPU float32/float64 patches that need no gradient (the model's input signal never does) take the
 /// fused magnitude/phase kernel (kernels/spectrum_features_cpu.h); anything else fft_features_ops.

@@ -7,7 +7,7 @@
 //                              └─ random temporal crops ─ model.encode ─ mean over patches ─ L_LeJEPA
 //   reconstruction: L = L_rec + L_qs;  lejepa: L = s·L_LeJEPA;  mixed: L = L_rec + L_qs + s·L_LeJEPA
 //
-// Per-sample per-channel z-scoring is model::functional::zscore_channels (lumamba/model/luna.h).
+// Per-sample per-channel z-scoring is data::zscore_channels (lumamba/data/normalize.h).
 // Legend: B batch, C channels, T samples, P patch_size, S = T/P, Q num_queries, D = Q·E embedding
 // width, M SIGReg slices (random directions), K = 17 points of the characteristic-function grid,
 // V views, N rows of an embedding matrix.

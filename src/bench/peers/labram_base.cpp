@@ -24,7 +24,7 @@
 #include "lumamba/model/lumamba.h"
 #include "peers_impl.h"
 
-namespace lumamba::model::peers {
+namespace lumamba::bench::peers {
 namespace {
 
 constexpr int64_t kPatch = 200;
@@ -186,4 +186,4 @@ class LabramBaseModel final : public EfficiencyModel {
 
 std::unique_ptr<EfficiencyModel> make_labram_base() { return std::make_unique<LabramBaseModel>(); }
 
-}  // namespace lumamba::model::peers
+}  // namespace lumamba::bench::peers

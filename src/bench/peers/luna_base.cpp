@@ -24,7 +24,7 @@
 #include "lumamba/model/luna.h"
 #include "peers_impl.h"
 
-namespace lumamba::model::peers {
+namespace lumamba::bench::peers {
 namespace {
 
 constexpr int64_t kPatch = 40;
@@ -57,10 +57,10 @@ class RotaryBlockImpl : public torch::nn::Cloneable<RotaryBlockImpl> {
  public:
   RotaryBlockImpl() { reset(); }
   void reset() override {
-    norm1 = register_module("norm1", make_layer_norm(kModel));
+    norm1 = register_module("norm1", model::make_layer_norm(kModel));
     qkv = register_module("qkv", torch::nn::Linear(kModel, 3 * kModel));
     proj = register_module("proj", torch::nn::Linear(kModel, kModel));
-    norm2 = register_module("norm2", make_layer_norm(kModel));
+    norm2 = register_module("norm2", model::make_layer_norm(kModel));
     fc1 = register_module("fc1", torch::nn::Linear(kModel, kMlpRatio * kModel));
     fc2 = register_module("fc2", torch::nn::Linear(kMlpRatio * kModel, kModel));
   }
@@ -88,20 +88,20 @@ class LunaBaseImpl : public torch::nn::Cloneable<LunaBaseImpl> {
     patch_embed = register_module("patch_embed", PatchEmbedNetwork(kEmbed, kPatch));
     freq_embed = register_module("freq_embed", FrequencyFeatureEmbedder(kEmbed, kPatch));
     channel_location_embedder = register_module("channel_location_embedder",
-                                                Mlp(MlpOptions(kEmbed, 2 * kEmbed, kEmbed).hidden_norm(true)));
+                                                model::Mlp(model::MlpOptions(kEmbed, 2 * kEmbed, kEmbed).hidden_norm(true)));
     cross_attn = register_module("cross_attn",
-                                 CrossAttentionBlock(kQueries, kEmbed, kHeads, kEmbed * kMlpRatio));
+                                 model::CrossAttentionBlock(kQueries, kEmbed, kHeads, kEmbed * kMlpRatio));
     blocks = register_module("blocks", torch::nn::ModuleList());
     for (int64_t i = 0; i < kDepth; ++i) blocks->push_back(RotaryBlock());
-    norm = register_module("norm", make_layer_norm(kModel));
+    norm = register_module("norm", model::make_layer_norm(kModel));
   }
 
   /// signal (1, C, S·P), locations (1, C, 3) -> (1, S, D)
   torch::Tensor forward(const torch::Tensor& signal, const torch::Tensor& locations) {
     const int64_t c = signal.size(1), s = signal.size(2) / kPatch;
     auto tokens = patch_embed->forward(signal) + freq_embed->forward(signal);  // (1, C·S, E)
-    auto loc = functional::normalize_locations(locations.to(tokens.dtype()));  // (1, C, 3)
-    auto loc_emb = channel_location_embedder->forward(functional::nerf_positional_encoding(loc, kEmbed));  // (1, C, E)
+    auto loc = model::functional::normalize_locations(locations.to(tokens.dtype()));  // (1, C, 3)
+    auto loc_emb = channel_location_embedder->forward(model::functional::nerf_positional_encoding(loc, kEmbed));  // (1, C, E)
     auto rows = (tokens.view({1, c, s, kEmbed}) + loc_emb.unsqueeze(2)).transpose(1, 2).reshape({s, c, kEmbed});
     auto x = cross_attn->forward(rows).queries.reshape({s, kModel});  // (S, D)
     const auto [rope_cos, rope_sin] = rope_tables(s, kModel / kTemporalHeads, x.options());
@@ -111,8 +111,8 @@ class LunaBaseImpl : public torch::nn::Cloneable<LunaBaseImpl> {
 
   PatchEmbedNetwork patch_embed{nullptr};
   FrequencyFeatureEmbedder freq_embed{nullptr};
-  Mlp channel_location_embedder{nullptr};
-  CrossAttentionBlock cross_attn{nullptr};
+  model::Mlp channel_location_embedder{nullptr};
+  model::CrossAttentionBlock cross_attn{nullptr};
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm norm{nullptr};
 };
@@ -165,4 +165,4 @@ class LunaBaseModel final : public EfficiencyModel {
 
 std::unique_ptr<EfficiencyModel> make_luna_base() { return std::make_unique<LunaBaseModel>(); }
 
-}  // namespace lumamba::model::peers
+}  // namespace lumamba::bench::peers

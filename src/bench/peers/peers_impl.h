@@ -5,10 +5,10 @@
 
 #include "lumamba/bench/peers.h"
 
-namespace lumamba::model::peers {
+namespace lumamba::bench::peers {
 
 std::unique_ptr<EfficiencyModel> make_lumamba_tiny();
 std::unique_ptr<EfficiencyModel> make_luna_base();
 std::unique_ptr<EfficiencyModel> make_labram_base();
 
-}  // namespace lumamba::model::peers
+}  // namespace lumamba::bench::peers

@@ -12,14 +12,14 @@
 #include "lumamba/model/lumamba.h"
 #include "peers_impl.h"
 
-namespace lumamba::model::peers {
+namespace lumamba::bench::peers {
 namespace {
 
 class LuMambaTiny final : public EfficiencyModel {
  public:
   // LuMamba-Tiny = the LuMambaOptions defaults (configs/model/lumamba_tiny.yaml). A 2-class linear
   // head is the smallest head to build; it is never run and not counted.
-  LuMambaTiny() : options_(LuMambaOptions().num_classes(2).classifier_option("linear")), net_(options_) {
+  LuMambaTiny() : options_(model::LuMambaOptions().num_classes(2).classifier_option("linear")), net_(options_) {
     net_->eval();
     int64_t head = 0;
     for (const auto& child : net_->named_children()) {
@@ -37,7 +37,7 @@ class LuMambaTiny final : public EfficiencyModel {
   }
   int64_t analytic_macs(int64_t channels, int64_t patches) const override {
     // flops.h counts what the encoder runs; drop the head's part.
-    const auto macs = count_macs(options_, channels, patches * options_.patch_size());
+    const auto macs = model::count_macs(options_, channels, patches * options_.patch_size());
     int64_t total = 0;
     for (const auto& [part, n] : macs.parts) {
       if (part != "classifier" && part != "decoder_head") total += n;
@@ -46,8 +46,8 @@ class LuMambaTiny final : public EfficiencyModel {
   }
 
  private:
-  LuMambaOptions options_;
-  LuMamba net_;
+  model::LuMambaOptions options_;
+  model::LuMamba net_;
   int64_t encoder_parameters_ = 0;
 };
 
@@ -65,4 +65,4 @@ std::unique_ptr<EfficiencyModel> make_efficiency_model(const std::string& name) 
                                fmt::join(efficiency_model_names(), ", ")));
 }
 
-}  // namespace lumamba::model::peers
+}  // namespace lumamba::bench::peers

@@ -1,19 +1,20 @@
-// `lumamba forward` as a library function (see lumamba/model/forward_file.h).
-#include "lumamba/model/forward_file.h"
+// `lumamba forward` as a library function (see lumamba/eval/forward_file.h).
+#include "lumamba/eval/forward_file.h"
 
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include "lumamba/core/error.h"
-#include "lumamba/model/fmt_shape.h"
 #include "lumamba/core/log.h"
+#include "lumamba/data/normalize.h"
 #include "lumamba/io/channels.h"
 #include "lumamba/io/safetensors.h"
 #include "lumamba/io/shipped_models.h"
+#include "lumamba/model/fmt_shape.h"
 #include "lumamba/model/lumamba.h"
 #include "lumamba/model/weights.h"
 
-namespace lumamba::model {
+namespace lumamba::eval {
 namespace {
 
 torch::Tensor locations_from_names(const std::vector<std::string>& names, int64_t batch) {
@@ -40,17 +41,17 @@ ForwardFileSummary run_forward_file(const ForwardFileRequest& req) {
   LUMAMBA_CHECK_INPUT(!req.weights_paths.empty(), "forward: --weights is required");
   std::vector<io::SafetensorsFile> weight_files;
   for (const auto& path : req.weights_paths) weight_files.push_back(io::SafetensorsFile::open(io::resolve_checkpoint(path)));
-  LuMambaOptions options = req.config_path.empty() ? config_from_checkpoint(weight_files.front())
-                                                   : options_from_file(req.config_path);
-  apply_overrides(options, req.overrides);
+  model::LuMambaOptions options = req.config_path.empty() ? model::config_from_checkpoint(weight_files.front())
+                                                          : model::options_from_file(req.config_path);
+  model::apply_overrides(options, req.overrides);
 
-  LuMamba model(options);
+  model::LuMamba network(options);
   std::vector<const io::SafetensorsFile*> files;
   for (const auto& f : weight_files) files.push_back(&f);
-  load_state_dict(*model, files);
-  model->eval();
+  model::load_state_dict(*network, files);
+  network->eval();
   const auto dtype = req.float64 ? torch::kFloat64 : torch::kFloat32;
-  model->to(dtype);
+  network->to(dtype);
 
   const auto input_file = io::SafetensorsFile::open(req.input_path);
   const auto& src = input_file.source();
@@ -58,19 +59,19 @@ ForwardFileSummary run_forward_file(const ForwardFileRequest& req) {
   const auto& input_view = input_file.at("input");
   LUMAMBA_CHECK_INPUT(input_view.dtype == io::DType::kF32 || input_view.dtype == io::DType::kF64,
                       "{}: tensor 'input' must be F32 or F64, got {}", src, io::dtype_name(input_view.dtype));
-  auto signal = to_torch(input_view);
+  auto signal = model::to_torch(input_view);
   LUMAMBA_CHECK_INPUT(signal.dim() == 3, "{}: tensor 'input' must be (B, C, T), got {}", src, signal.sizes());
   const int64_t b = signal.size(0), c = signal.size(1);
   LUMAMBA_CHECK_INPUT(torch::isfinite(signal).all().item<bool>(), "{}: tensor 'input' has NaN or Inf values", src);
   signal = signal.to(dtype);
-  if (req.zscore) signal = functional::zscore_channels(signal);
+  if (req.zscore) signal = data::zscore_channels(signal);
 
   const auto names = metadata_channels(input_file);
   LUMAMBA_CHECK_INPUT(names.empty() || static_cast<int64_t>(names.size()) == c,
                       "{}: metadata 'channels' lists {} names but 'input' has C = {} channels", src, names.size(), c);
   torch::Tensor locations;
   if (input_file.contains("channel_locations")) {
-    locations = to_torch(input_file.at("channel_locations"));
+    locations = model::to_torch(input_file.at("channel_locations"));
   } else {
     LUMAMBA_CHECK_INPUT(!names.empty(), "{}: needs 'channel_locations' (B, C, 3) or a 'channels' metadata entry", src);
     locations = locations_from_names(names, b);
@@ -82,12 +83,12 @@ ForwardFileSummary run_forward_file(const ForwardFileRequest& req) {
     const auto& mv = input_file.at("mask");
     LUMAMBA_CHECK_INPUT(mv.dtype == io::DType::kU8 || mv.dtype == io::DType::kBool,
                         "{}: tensor 'mask' must be U8 or BOOL, got {}", src, io::dtype_name(mv.dtype));
-    mask = to_torch(mv).to(torch::kBool);
+    mask = model::to_torch(mv).to(torch::kBool);
   }
   compat::optional<torch::Tensor> channel_names;
   if (options.is_pretraining()) {
     if (input_file.contains("channel_names_idx")) {
-      channel_names = to_torch(input_file.at("channel_names_idx")).to(torch::kLong);
+      channel_names = model::to_torch(input_file.at("channel_names_idx")).to(torch::kLong);
     } else {
       LUMAMBA_CHECK_INPUT(!names.empty(),
                           "{}: a pretraining config needs 'channel_names_idx' (B, C) or a 'channels' metadata entry",
@@ -97,10 +98,10 @@ ForwardFileSummary run_forward_file(const ForwardFileRequest& req) {
     }
   }
 
-  LuMambaOutput out;
+  model::LuMambaOutput out;
   {
     torch::NoGradGuard no_grad;
-    out = model->forward(signal, locations, mask, channel_names);
+    out = network->forward(signal, locations, mask, channel_names);
   }
   std::vector<std::pair<std::string, torch::Tensor>> outputs = {
       {"embedding", out.encoder_out},
@@ -108,8 +109,8 @@ ForwardFileSummary run_forward_file(const ForwardFileRequest& req) {
       {"attention_weights", out.attention_weights}};
   if (out.logits.defined()) outputs.emplace_back("logits", out.logits);
   if (out.reconstruction.defined()) outputs.emplace_back("reconstruction", out.reconstruction);
-  save_tensors(req.output_path, outputs,
-               {{"lumamba.config", options_to_json(options)}, {"source_input", src}});
+  model::save_tensors(req.output_path, outputs,
+               {{"lumamba.config", model::options_to_json(options)}, {"source_input", src}});
 
   ForwardFileSummary summary;
   summary.options = options;
@@ -120,4 +121,4 @@ ForwardFileSummary run_forward_file(const ForwardFileRequest& req) {
   return summary;
 }
 
-}  // namespace lumamba::model
+}  // namespace lumamba::eval

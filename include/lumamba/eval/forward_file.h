@@ -1,4 +1,4 @@
-// lumamba/model/forward_file.h — the scripting/parity interface behind `lumamba forward`:
+// lumamba/eval/forward_file.h — the scripting/parity interface behind `lumamba forward`:
 // run the model on the tensors of a safetensors file and write its outputs to another one.
 //
 // Input tensors: `input` (B, C, T) float32/64; `channel_locations` (B, C, 3) metres, or the
@@ -13,7 +13,7 @@
 
 #include "lumamba/model/options.h"
 
-namespace lumamba::model {
+namespace lumamba::eval {
 
 struct ForwardFileRequest {
   std::vector<std::string> weights_paths;  ///< later files override earlier ones (e.g. a head)
@@ -26,11 +26,11 @@ struct ForwardFileRequest {
 };
 
 struct ForwardFileSummary {
-  LuMambaOptions options;
+  model::LuMambaOptions options;
   int64_t batch = 0, n_channels = 0, n_samples = 0;
   std::vector<std::string> output_names;
 };
 
 ForwardFileSummary run_forward_file(const ForwardFileRequest& request);
 
-}  // namespace lumamba::model
+}  // namespace lumamba::eval
