@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libbenchmark-dev
   libedf-dev              # EDF/EDF+/BDF reading (EDFlib)
   libhdf5-dev             # window datasets
+  libgloo-dev             # headers of LibTorch's Gloo process group (multi-process training)
+  openmpi-bin             # mpirun: one of the launchers of multi-process training (and its tests)
 )
 if [[ "${LUMAMBA_DEPS_FUZZ:-0}" == "1" ]]; then
   packages+=(clang)

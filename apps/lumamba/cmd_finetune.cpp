@@ -8,6 +8,7 @@
 #include "common.h"
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
+#include "lumamba/train/distributed.h"
 #include "lumamba/train/finetune.h"
 
 namespace lumamba::cli {
@@ -21,6 +22,7 @@ struct FinetuneArgs {
   std::vector<int64_t> seeds;
   bool resume = false;
   bool force = false;
+  DistributedArgs distributed;
 };
 
 int run_finetune_cmd(const FinetuneArgs& args) {
@@ -32,19 +34,20 @@ int run_finetune_cmd(const FinetuneArgs& args) {
   for (const auto& kv : overrides) flat.apply_override(kv, /*allow_new=*/true);
   const std::string out = flat.get_string("out", "");
   LUMAMBA_CHECK_INPUT(!out.empty(), "finetune: give the output folder as --output DIR (or out=DIR)");
+  const auto group = join_training_group(args.distributed);
 
   if (args.seeds.empty()) {
     const auto config = train::finetune_config(flat);
-    const auto result = train::run_finetune(config, flat, out, args.resume, args.force);
+    const auto result = train::run_finetune(config, flat, out, args.resume, args.force, group);
     nlohmann::json j{{"best_epoch", result.best_epoch}, {"best_val_loss", result.best_val_loss},
                      {"epochs_run", result.epochs_run}, {"steps", result.steps},
                      {"best_checkpoint", result.best_checkpoint}};
     if (result.has_test) j["test"] = nlohmann::json::parse(result.test.to_json());
-    fmt::print("{}\n", j.dump(2));
+    if (group->is_main()) fmt::print("{}\n", j.dump(2));
     return 0;
   }
-  const auto seeds_result = train::run_finetune_seeds(flat, out, args.seeds, args.resume, args.force);
-  fmt::print("{}\n", nlohmann::json::parse(seeds_result.summary_json)["test_windows"].dump(2));
+  const auto seeds_result = train::run_finetune_seeds(flat, out, args.seeds, args.resume, args.force, group);
+  if (group->is_main()) fmt::print("{}\n", nlohmann::json::parse(seeds_result.summary_json)["test_windows"].dump(2));
   return 0;
 }
 
@@ -64,6 +67,7 @@ void add_finetune(CLI::App& app, RunFn& run) {
   sub->add_flag("--resume", args->resume, "continue the run in OUT (checkpoints/training_state.pt)");
   sub->add_flag("--force", args->force, "start over a run in OUT, or resume it under a changed config");
   add_common_flags(*sub, args->common);
+  add_distributed_flags(*sub, args->distributed);
   sub->callback([args, &run] { run = [args] { return run_finetune_cmd(*args); }; });
 }
 

@@ -11,7 +11,7 @@ namespace {
 
 struct ForwardArgs {
   CommonArgs common;
-  model::ForwardFileRequest request;
+  eval::ForwardFileRequest request;
   std::string dtype = "float32";
 };
 

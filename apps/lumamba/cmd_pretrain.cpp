@@ -3,11 +3,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "common.h"
+#include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
+#include "lumamba/train/distributed.h"
 #include "lumamba/train/pretrain.h"
 
 namespace lumamba::cli {
@@ -25,16 +24,18 @@ struct PretrainArgs {
 int run_pretrain_cmd(const PretrainArgs& args) {
   apply_common(args.common);
   LUMAMBA_CHECK_INPUT(!args.config_path.empty(), "pretrain: --config PRESET.yaml is required (configs/pretrain/)");
-  std::ifstream in(args.config_path);
-  LUMAMBA_CHECK_INPUT(in.good(), "{}: cannot open", args.config_path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto flat = train::FlatConfig::from_yaml(text.str(), args.config_path);
+  auto flat = train::FlatConfig::from_yaml(read_text_file(args.config_path), args.config_path);
   auto overrides = args.overrides;
   append_data_output_keys(args.data, args.output, overrides);
   for (const auto& kv : overrides) flat.apply_override(kv, /*allow_new=*/true);
   const std::string out = flat.get_string("out", "");
   LUMAMBA_CHECK_INPUT(!out.empty(), "pretrain: give the output folder as --output DIR (or out=DIR)");
+  // Data-parallel pretraining (SIGReg over the global batch, masks and crops of the global batch)
+  // is not there yet: refuse a multi-rank launch rather than train W independent copies.
+  const auto launch = train::detect_launch();
+  LUMAMBA_CHECK_INPUT(launch.world_size <= 1, "pretrain: {} ranks were launched ({}), but pretraining runs in one "
+                      "process for now (docs/distributed.md); fine-tuning runs data-parallel", launch.world_size,
+                      launch.launcher);
   const auto config = train::pretrain_config(flat);
   const auto result = train::run_pretrain(config, flat, out, args.resume, args.force);
   nlohmann::json j{{"steps", result.steps}, {"epochs_completed", result.epochs_completed},

@@ -6,6 +6,7 @@
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
 #include "lumamba/model/runtime.h"
+#include "lumamba/train/distributed.h"
 
 namespace lumamba::cli {
 
@@ -45,6 +46,28 @@ void apply_common(const CommonArgs& args) {
   log::set_level(log::parse_level(args.log_level));
   model::configure_threads(args.n_threads);
   model::log_runtime(model::runtime_report());
+}
+
+void add_distributed_flags(CLI::App& app, DistributedArgs& args) {
+  app.add_option("--rendezvous", args.rendezvous,
+                 "multi-process jobs: tcp (rank 0 at MASTER_ADDR:MASTER_PORT, default) or file:PATH on a shared "
+                 "file system");
+  app.add_option("--dist-timeout", args.timeout_s,
+                 "multi-process jobs: seconds a rank waits for the others before it fails (default 300)")
+      ->check(CLI::PositiveNumber);
+}
+
+std::shared_ptr<train::TrainingGroup> join_training_group(const DistributedArgs& args) {
+  const auto launch = train::detect_launch();
+  if (launch.world_size <= 1) return train::TrainingGroup::single();
+  if (launch.rank != 0) {
+    log::set_tag(fmt::format("rank {}", launch.rank));
+    if (log::level() < log::Level::kWarn) log::set_level(log::Level::kWarn);
+  }
+  train::DistributedOptions options;
+  options.rendezvous = args.rendezvous;
+  options.timeout = std::chrono::milliseconds(static_cast<int64_t>(args.timeout_s * 1000));
+  return train::TrainingGroup::connect(launch, options);
 }
 
 }  // namespace lumamba::cli

@@ -5,8 +5,13 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace lumamba::train {
+class TrainingGroup;  // lumamba/train/distributed.h
+}  // namespace lumamba::train
 
 namespace lumamba::cli {
 
@@ -45,6 +50,16 @@ void add_recording_model_flags(CLI::App& sub, Request& request, const std::strin
 }
 /// Applies the common flags (threads, log level) and logs the runtime (BLAS, threads) on stderr.
 void apply_common(const CommonArgs& args);
+
+/// `pretrain` and `finetune` in a data-parallel job (docs/distributed.md).
+struct DistributedArgs {
+  std::string rendezvous;   ///< "" / tcp (MASTER_ADDR:MASTER_PORT) or file:PATH
+  double timeout_s = 300;   ///< how long a rank waits for the others
+};
+void add_distributed_flags(CLI::App& app, DistributedArgs& args);
+/// Joins the job when torchrun, srun or mpirun started this process (one process alone otherwise).
+/// Ranks other than 0 log warnings and errors only, tagged "rank N".
+std::shared_ptr<train::TrainingGroup> join_training_group(const DistributedArgs& args);
 
 /// Each subcommand registers itself and sets `run` to the function main calls after parsing.
 using RunFn = std::function<int()>;

@@ -110,7 +110,7 @@ ScanBenchResult run_scan_bench(const ScanBenchOptions& options) {
   ScanBenchResult res;
   res.options = options;
   res.n_threads = at::get_num_threads();
-  res.isa = fused_scan_isa();
+  res.isa = model::fused_scan_isa();
   {
     // Check first (docs/style.md §18), on a cut of the case the loop finishes quickly.
     ScanBenchOptions small = options;

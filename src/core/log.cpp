@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <string>
 
 #include "lumamba/core/error.h"
 
@@ -11,6 +12,7 @@ namespace lumamba::log {
 namespace {
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 std::mutex g_write_mutex;
+std::string g_tag;  // guarded by g_write_mutex
 constexpr const char* kPrefix[] = {"debug", "info", "warning", "error"};
 }  // namespace
 
@@ -27,7 +29,12 @@ Level parse_level(std::string_view name) {
 
 void write(Level level, std::string_view message) {
   std::lock_guard<std::mutex> lock(g_write_mutex);
-  std::fprintf(stderr, "[lumamba %s] %.*s\n", kPrefix[static_cast<int>(level)],
-               static_cast<int>(message.size()), message.data());
+  std::fprintf(stderr, "[lumamba%s%s %s] %.*s\n", g_tag.empty() ? "" : " ", g_tag.c_str(),
+               kPrefix[static_cast<int>(level)], static_cast<int>(message.size()), message.data());
+}
+
+void set_tag(std::string tag) {
+  std::lock_guard<std::mutex> lock(g_write_mutex);
+  g_tag = std::move(tag);
 }
 }  // namespace lumamba::log

@@ -6,6 +6,8 @@
 
 #include <cstdio>
 
+#include "lumamba/core/log.h"
+
 namespace lumamba {
 namespace {
 constexpr double kTtyIntervalS = 0.2;   // redraw rate on a terminal
@@ -48,6 +50,7 @@ void Progress::finish(const std::string& detail) {
 }
 
 void Progress::print(bool final_line) {
+  if (log::level() > log::Level::kInfo) return;  // progress is info: --log-level warn (and ranks > 0) hide it
   const double t = elapsed_s();
   const double rate = t > 0 ? static_cast<double>(done_) / t : 0.0;
   std::string line = total_ > 0 ? fmt::format("{} {}/{} ({:.0f}%)", what_, done_, total_, 100.0 * done_ / total_)

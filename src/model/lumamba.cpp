@@ -23,7 +23,7 @@ void LuMambaImpl::reset() {
   mask_token = register_parameter("mask_token", torch::zeros({1, 1, e}),
                                   /*requires_grad=*/options.is_pretraining());
   cross_attn = register_module("cross_attn", CrossAttentionBlock(options.num_queries(), e, options.num_heads(),
-                                                                 options.ff_dim()));
+                                                                 options.ff_dim(), options.dropout()));
   mamba_blocks = register_module("mamba_blocks", torch::nn::ModuleList());
   norm_layers = register_module("norm_layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < options.num_blocks(); ++i) {
@@ -212,7 +212,30 @@ torch::Tensor LuMambaImpl::head_input(const torch::Tensor& encoder_out) {
   // Training: statistics of the batch (over windows and patches), which removes the
   // window-independent part of the features from the head's input and gradient. Inference: the
   // running statistics, which fine-tuning recalibrates on the training windows in eval mode.
+  if (is_training() && sum_over_ranks) return head_norm_over_ranks(encoder_out);
   return head_norm->forward(encoder_out.transpose(1, 2)).transpose(1, 2);  // (B, S, D)
+}
+
+torch::Tensor LuMambaImpl::head_norm_over_ranks(const torch::Tensor& encoder_out) {
+  // BatchNorm1d's training forward with the mean and variance of every rank's windows: two
+  // passes (sum, then sum of squared deviations from the global mean), as stable as one process's.
+  const int64_t d = encoder_out.size(2);
+  const auto x = encoder_out.reshape({-1, d});  // (N, D), N = this rank's B·S
+  const auto first = sum_over_ranks(torch::cat({x.sum(0), torch::full({1}, static_cast<double>(x.size(0)), x.options())}));
+  const double n = first[d].item<double>();
+  const auto mean = first.narrow(0, 0, d) / n;                           // (D,)
+  const auto var = sum_over_ranks((x - mean).pow(2).sum(0)) / n;         // (D,) biased, as the forward uses
+  const auto& o = head_norm->options;
+  auto y = (x - mean) * torch::rsqrt(var + o.eps());
+  if (o.affine()) y = y * head_norm->weight + head_norm->bias;
+  if (o.track_running_stats()) {
+    torch::NoGradGuard no_grad;
+    const double m = o.momentum().value_or(0.1);
+    head_norm->running_mean.mul_(1 - m).add_(mean.detach(), m);
+    head_norm->running_var.mul_(1 - m).add_(var.detach() * (n / std::max(n - 1, 1.0)), m);
+    head_norm->num_batches_tracked.add_(1);
+  }
+  return y.view_as(encoder_out);
 }
 
 torch::Tensor LuMambaImpl::encode(const torch::Tensor& signal, const torch::Tensor& channel_locations,

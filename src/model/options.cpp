@@ -148,6 +148,7 @@ bool apply_key(LuMambaOptions& o, const std::string& key, const json& v, const s
   else if (key == "vocab_size") o.vocab_size(as_int(v, key, src));
   else if (key == "mamba_head_dim") o.mamba_head_dim(as_int(v, key, src));
   else if (key == "location_jitter") o.location_jitter(as_double(v, key, src));
+  else if (key == "dropout") o.dropout(as_double(v, key, src));
   else if (key == "head_norm") o.head_norm(as_string(v, key, src));
   else if (key == "location_jitter_in_eval") o.location_jitter_in_eval(as_bool(v, key, src));
   else if (key == "reference_location_tiling") o.reference_location_tiling(as_bool(v, key, src));
@@ -188,6 +189,7 @@ void validate(const LuMambaOptions& o) {
   check_range("mlp_ratio", o.mlp_ratio(), 1e-6, 1e6);
   check_range("num_classes", static_cast<double>(o.num_classes()), 0, 1e9);
   check_range("location_jitter", o.location_jitter(), 0, 1e3);
+  check_range("dropout", o.dropout(), 0, 0.99);
   check_option("bidirectional_strategy", o.bidirectional_strategy(), {"add", "ew_multiply"});
   check_option("classifier_option", o.classifier_option(), {"luna", "mamba", "linear"});
   check_option("head_norm", o.head_norm(), {"none", "batch"});
@@ -256,6 +258,7 @@ std::string options_to_json(const LuMambaOptions& o) {
             {"vocab_size", o.vocab_size()},
             {"mamba_head_dim", o.mamba_head_dim()},
             {"location_jitter", o.location_jitter()},
+            {"dropout", o.dropout()},
             {"location_jitter_in_eval", o.location_jitter_in_eval()},
             {"reference_location_tiling", o.reference_location_tiling()}};
   return j.dump();

@@ -14,6 +14,8 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
@@ -196,11 +198,47 @@ torch::Tensor loss_of(const torch::Tensor& logits, const torch::Tensor& labels, 
       logits, labels, torch::nn::functional::CrossEntropyFuncOptions().weight(class_weights));
 }
 
+// This rank's contiguous share of `windows` (all of them in one process).
+std::vector<int64_t> rank_share(const std::vector<int64_t>& windows, const TrainingGroup& group) {
+  const auto share = share_of_rows(static_cast<int64_t>(windows.size()), group.rank(), group.world_size());
+  return {windows.begin() + share.first, windows.begin() + share.first + share.count};
+}
+
+// Class probabilities (n × K, row-major) of every window of a split; in a data-parallel job each
+// rank predicts its share and all ranks receive all rows.
+std::vector<double> predict_split(TrainingGroup& group, model::LuMamba& net, const Split& split,
+                                  const eval::TaskInfo& task, int64_t batch_size, bool show_progress) {
+  if (!group.distributed()) return eval::predict_windows(net, *split.dataset, split.windows, task, batch_size, show_progress);
+  const auto mine = rank_share(split.windows, group);
+  const auto probs = mine.empty() ? std::vector<double>{}
+                                  : eval::predict_windows(net, *split.dataset, mine, task, batch_size,
+                                                          show_progress && group.is_main());
+  const auto all = group.all_gather_rows(torch::tensor(probs, torch::kFloat64)
+                                             .view({static_cast<int64_t>(mine.size()), task.n_classes}))
+                       .contiguous();
+  return std::vector<double>(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
+}
+
+// The rows of every global batch of an epoch: the same plan on every rank. A data-parallel job
+// leaves out batches smaller than the number of ranks (at most the last one of an epoch), so
+// that every rank has windows in every step.
+std::vector<std::vector<int64_t>> global_plan(const data::WindowDataset& dataset, const std::vector<int64_t>& windows,
+                                              int64_t batch_size, uint64_t seed, int64_t epoch,
+                                              const TrainingGroup& group) {
+  auto plan = data::plan_epoch(dataset, windows, batch_size, true, seed, epoch, false);
+  if (group.distributed()) {
+    plan.erase(std::remove_if(plan.begin(), plan.end(),
+                              [&](const std::vector<int64_t>& b) { return static_cast<int64_t>(b.size()) < group.world_size(); }),
+               plan.end());
+  }
+  return plan;
+}
+
 // Mean loss (unweighted) and probabilities over a split, eval mode, no grad.
-std::pair<double, std::vector<double>> validate(model::LuMamba& net, const Split& split, const eval::TaskInfo& task,
-                                                int64_t batch_size) {
+std::pair<double, std::vector<double>> validate(TrainingGroup& group, model::LuMamba& net, const Split& split,
+                                                const eval::TaskInfo& task, int64_t batch_size) {
   net->eval();
-  const auto probs = eval::predict_windows(net, *split.dataset, split.windows, task, batch_size, false);
+  const auto probs = predict_split(group, net, split, task, batch_size, false);
   const int64_t k = task.n_classes;
   double loss = 0;
   if (task.target == "multilabel") {  // mean binary cross-entropy over windows and columns
@@ -237,19 +275,27 @@ double encoder_spread(const torch::Tensor& encoder_out) {
 // jitter) — the features the head sees at inference. The running averages that BatchNorm keeps
 // while training come from train-mode features of batches of a few windows and left the head
 // overconfident at inference (the "precise BN" recalibration).
-void recalibrate_head_norm(model::LuMamba& net, const Split& split, int64_t batch_size) {
+// In a data-parallel job each rank encodes its share of the windows and the sums are added up.
+void recalibrate_head_norm(TrainingGroup& group, model::LuMamba& net, const Split& split, int64_t batch_size) {
   if (!net->head_norm) return;
   net->eval();
   torch::NoGradGuard no_grad;
-  torch::Tensor sum, sum_sq;
+  const int64_t d = net->head_norm->options.num_features();
+  torch::Tensor sum = torch::zeros({d}, torch::kFloat64), sum_sq = torch::zeros({d}, torch::kFloat64);
   int64_t count = 0;
-  for (const auto& windows : data::plan_epoch(*split.dataset, split.windows, batch_size, false, 0, 0, false)) {
+  const auto mine = rank_share(split.windows, group);
+  for (const auto& windows : data::plan_epoch(*split.dataset, mine, batch_size, false, 0, 0, false)) {
     const auto batch = split.dataset->read_batch(windows);
     const auto x = net->encode(batch.signal, batch.locations).to(torch::kFloat64);  // (B, S, D)
     const auto flat = x.reshape({-1, x.size(2)});                                  // (B·S, D)
-    sum = sum.defined() ? sum + flat.sum(0) : flat.sum(0);
-    sum_sq = sum_sq.defined() ? sum_sq + flat.pow(2).sum(0) : flat.pow(2).sum(0);
+    sum = sum + flat.sum(0);
+    sum_sq = sum_sq + flat.pow(2).sum(0);
     count += flat.size(0);
+  }
+  if (group.distributed()) {
+    std::vector<torch::Tensor> totals{sum, sum_sq, torch::tensor({static_cast<double>(count)}, torch::kFloat64)};
+    group.all_reduce_sum(totals);
+    count = static_cast<int64_t>(std::llround(totals[2].item<double>()));
   }
   if (count < 2) return;
   const auto mean = sum / static_cast<double>(count);
@@ -327,9 +373,13 @@ int64_t best_epoch_in_metrics(const std::string& metrics_path) {
 class FinetuneRun {
  public:
   FinetuneRun(const FinetuneConfig& c, const Splits& splits, const TrainingParts& parts,
-              torch::Tensor class_weights)
+              torch::Tensor class_weights, TrainingGroup& group)
       : c_(c), splits_(splits), p_(parts),
-        class_weights_(std::move(class_weights)) {}
+        class_weights_(std::move(class_weights)), group_(group) {
+    for (const auto& parameter : p_.net->parameters()) {
+      if (parameter.requires_grad()) trainable_.push_back(parameter);
+    }
+  }
 
   void run(TrainingProgress& progress, FinetuneResult& result) {
     const int64_t total_steps = p_.schedule.total_steps;
@@ -345,7 +395,7 @@ class FinetuneRun {
       const auto start = std::chrono::steady_clock::now();
       auto line = train_one_epoch(progress, bar);
       const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      recalibrate_head_norm(p_.net, splits_.train, c_.eval_batch_size);
+      recalibrate_head_norm(group_, p_.net, splits_.train, c_.eval_batch_size);
       const double val_loss = validate_epoch(line);
       const bool improved = CheckpointKeeper::record(progress, val_loss);
       progress.epochs_without_improvement = improved ? 0 : progress.epochs_without_improvement + 1;
@@ -370,24 +420,35 @@ class FinetuneRun {
   nlohmann::json train_one_epoch(TrainingProgress& progress, Progress& bar) {
     const int64_t epoch = progress.epoch;
     p_.net->train();
-    auto plan = data::plan_epoch(splits_.train_ds, splits_.train.windows, c_.batch_size, true, c_.seed, epoch, false);
+    auto plan = global_plan(splits_.train_ds, splits_.train.windows, c_.batch_size, c_.seed, epoch, group_);
     if (progress.step + static_cast<int64_t>(plan.size()) > p_.schedule.total_steps) {
       plan.resize(static_cast<size_t>(p_.schedule.total_steps - progress.step));
     }
-    data::BackgroundLoader loader(splits_.train_ds, std::move(plan));
+    std::vector<std::vector<int64_t>> my_plan;  // this rank's rows of every global batch
+    for (const auto& global_batch : plan) my_plan.push_back(rank_share(global_batch, group_));
+    data::BackgroundLoader loader(splits_.train_ds, std::move(my_plan));
     data::Batch batch;
     double loss_sum = 0, lr = 0, spread_sum = 0;
     int64_t n_seen = 0, n_steps = 0;
     std::map<std::string, double> grad_norm_sum;
     const auto epoch_start = std::chrono::steady_clock::now();
     while (loader.next(batch)) {
+      const auto& global_batch = plan[static_cast<size_t>(n_steps)];
       lr = apply_schedule(p_.optimizer, p_.groups, p_.schedule, progress.step);
       p_.optimizer.zero_grad();
+      // Ranks draw their own jitter; seeded per step, so that a resumed job draws the same.
+      if (group_.distributed()) torch::manual_seed(rank_step_seed(c_.seed, progress.step, group_.rank()));
       // An all-false mask: the location jitter of training is active, as in the reference.
       const auto mask = torch::zeros(batch.signal.sizes(), torch::kBool);
       const auto output = p_.net->forward(batch.signal, batch.locations, mask);
-      const auto loss = loss_of(output.logits, batch.labels, c_.task, class_weights_);
-      if (!std::isfinite(loss.item<double>())) {
+      auto loss = loss_of(output.logits, batch.labels, c_.task, class_weights_);
+      bool finite = std::isfinite(loss.item<double>());
+      if (group_.distributed()) {
+        finite = group_.sum({finite ? 0.0 : 1.0})[0] == 0.0;  // every rank stops together
+        // The global batch's loss is the sum over ranks of each rank's loss times its share.
+        loss = loss * share_of_loss(batch.windows, global_batch);
+      }
+      if (!finite) {
         std::set<std::string> sources;
         for (const int64_t w : batch.windows) sources.insert(splits_.train_ds.recording_of(w).name);
         throw InputError(fmt::format("step {} (epoch {}): the training loss is not finite ({}); lower optimizer.lr "
@@ -395,6 +456,7 @@ class FinetuneRun {
                                      loss.item<double>(), fmt::join(sources, ", ")));
       }
       loss.backward();
+      all_reduce_gradients(group_, trainable_);
       for (const auto& [part, norm] : gradient_norms_by_part(*p_.net)) grad_norm_sum[part] += norm;
       spread_sum += encoder_spread(output.encoder_out);
       ++n_steps;
@@ -402,12 +464,19 @@ class FinetuneRun {
       p_.optimizer.step();
       ++progress.step;
       const auto b = static_cast<int64_t>(batch.windows.size());
-      loss_sum += loss.item<double>() * static_cast<double>(b);
+      loss_sum += loss.item<double>() * (group_.distributed() ? static_cast<double>(global_batch.size())
+                                                               : static_cast<double>(b));
       n_seen += b;
       const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
       bar.advance(1, fmt::format("epoch {}/{}, loss {:.4f}, lr {:.2e}, {:.1f} windows/s", epoch + 1, c_.epochs,
                                  loss_sum / static_cast<double>(n_seen), lr,
                                  static_cast<double>(n_seen) / std::max(sec, 1e-9)));
+    }
+    if (group_.distributed()) {  // totals of the global batches; the spread averaged over ranks
+      const auto totals = group_.sum({loss_sum, static_cast<double>(n_seen), spread_sum});
+      loss_sum = totals[0];
+      n_seen = static_cast<int64_t>(std::llround(totals[1]));
+      spread_sum = totals[2] / static_cast<double>(group_.world_size());
     }
     const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     nlohmann::json line{{"epoch", epoch + 1}, {"step", progress.step}, {"lr", lr},
@@ -424,7 +493,7 @@ class FinetuneRun {
   // its metrics, added to the epoch's line.
   double validate_epoch(nlohmann::json& line) {
     if (splits_.val.windows.empty()) return line["train_loss"].get<double>();
-    const auto [val_loss, probs] = validate(p_.net, splits_.val, c_.task, c_.eval_batch_size);
+    const auto [val_loss, probs] = validate(group_, p_.net, splits_.val, c_.task, c_.eval_batch_size);
     line["val_loss"] = val_loss;
     const auto m = eval::evaluate_predictions(*splits_.val.dataset, splits_.val.windows, probs, c_.task.n_classes);
     if (m.multilabel) {
@@ -436,21 +505,53 @@ class FinetuneRun {
     return val_loss;
   }
 
+  // This rank's part of the global batch's loss: its share of the (class-weighted) windows, so
+  // that the per-rank weighted means, scaled and summed over ranks, are the global weighted mean.
+  double share_of_loss(const std::vector<int64_t>& mine, const std::vector<int64_t>& global) const {
+    if (c_.task.target == "multilabel" || !class_weights_.defined()) {
+      return static_cast<double>(mine.size()) / static_cast<double>(global.size());
+    }
+    const auto& labels = splits_.train_ds.class_labels();
+    const auto weight_sum = [&](const std::vector<int64_t>& windows) {
+      double sum = 0;
+      for (const int64_t w : windows) sum += class_weights_[labels[static_cast<size_t>(w)]].item<double>();
+      return sum;
+    };
+    return weight_sum(mine) / weight_sum(global);
+  }
+
   const FinetuneConfig& c_;
   const Splits& splits_;
   const TrainingParts& p_;
   const torch::Tensor class_weights_;
+  TrainingGroup& group_;
+  std::vector<torch::Tensor> trainable_;
 };
 
 // The best checkpoint on the test windows: metrics (test_metrics.json) and per-window predictions.
+// In a data-parallel job rank 0 sends the checkpoint's bytes (the others need not see its disk)
+// and every rank predicts its share of the test windows; rank 0 writes the files.
 eval::EvaluationReport test_best_checkpoint(const FinetuneConfig& c, const Splits& splits, model::LuMamba& net,
-                                            const RunFolder& folder) {
-  const auto file = io::SafetensorsFile::open(folder.best_path);
-  model::load_state_dict(*net, {&file});
+                                            const RunFolder& folder, TrainingGroup& group) {
+  std::string path = folder.best_path;
+  if (group.distributed()) {
+    std::string bytes = group.is_main() ? read_text_file(folder.best_path) : std::string();
+    group.broadcast_bytes(bytes);
+    if (!group.is_main()) {
+      path = (fs::temp_directory_path() / fmt::format("lumamba-rank{}-{}-best.safetensors", group.rank(),
+                                                      static_cast<long>(::getpid()))).string();
+      write_text_file_atomic(path, bytes);
+    }
+  }
+  {
+    const auto file = io::SafetensorsFile::open(path);
+    model::load_state_dict(*net, {&file});
+  }
+  if (path != folder.best_path) fs::remove(path);
   net->eval();
-  const auto probs = eval::predict_windows(net, *splits.test.dataset, splits.test.windows, c.task, c.eval_batch_size,
-                                           true);
+  const auto probs = predict_split(group, net, splits.test, c.task, c.eval_batch_size, true);
   auto report = eval::evaluate_predictions(*splits.test.dataset, splits.test.windows, probs, c.task.n_classes);
+  if (!folder.writes()) return report;
   write_text_file_atomic((fs::path(folder.dir) / "test_metrics.json").string(), report.to_json() + "\n");
   eval::write_predictions_csv((fs::path(folder.dir) / "test_predictions.csv").string(), *splits.test.dataset,
                               splits.test.windows, probs, c.task.n_classes);
@@ -460,23 +561,30 @@ eval::EvaluationReport test_best_checkpoint(const FinetuneConfig& c, const Split
 }  // namespace
 
 FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, const std::string& out_dir,
-                            bool resume, bool force) {
-  const RunFolder folder(out_dir, flat, resume, force);
+                            bool resume, bool force, std::shared_ptr<TrainingGroup> group) {
+  if (!group) group = TrainingGroup::single();
+  const RunFolder folder(out_dir, flat, resume, force, {}, group->is_main());
   auto splits = make_splits(c);
   check_labels(c, *splits);
   log::info("fine-tuning '{}': {} train / {} val / {} test windows, {} classes, head {}, mode {}", c.task.name,
             splits->train.windows.size(), splits->val.windows.size(), splits->test.windows.size(), c.task.n_classes,
             c.model.classifier_option(), c.mode);
 
+  // Rank 0 draws the initial weights before the others (whose draws share_from_main replaces):
+  // ranks that are threads of one process (tests) share one generator.
+  if (group->distributed() && !group->is_main()) group->barrier();
   torch::manual_seed(c.seed);
   const auto options = resolve_model_options(c, model_overrides_of(flat));
   auto net = make_finetune_model(c, options, resume);
+  if (group->distributed() && group->is_main()) group->barrier();
   const auto groups = make_parameter_groups(*net, c.optimizer, options.num_blocks());
   auto optimizer = make_adamw(groups, c.optimizer);
   auto class_weights = class_weights_of(c, *splits);
 
-  const auto steps_per_epoch = static_cast<int64_t>(
-      data::plan_epoch(splits->train_ds, splits->train.windows, c.batch_size, true, c.seed, 0, false).size());
+  const auto steps_per_epoch =
+      static_cast<int64_t>(global_plan(splits->train_ds, splits->train.windows, c.batch_size, c.seed, 0, *group).size());
+  LUMAMBA_CHECK_INPUT(steps_per_epoch > 0, "{} training windows make no batch of train.batch_size={} for {} ranks",
+                      splits->train.windows.size(), c.batch_size, group->world_size());
   CosineSchedule schedule = c.schedule;
   const int64_t total_steps = c.max_steps > 0 ? std::min(c.max_steps, c.epochs * steps_per_epoch)
                                               : c.epochs * steps_per_epoch;
@@ -491,11 +599,17 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
                            {{eval::kMetaTask, c.task.to_json()}, {kMetaTrainingStep, std::to_string(at.step)}});
   });
   TrainingProgress progress = keeper.start(resume, "epoch");
+  keeper.share_from_main(*group, progress);
   if (resume) log::info("resumed after epoch {} (step {})", progress.epoch, progress.step);
+  if (group->distributed()) {
+    net->sum_over_ranks = [g = group](const torch::Tensor& values) { return sum_over_ranks(*g, values); };
+    log::info("data-parallel: {} ranks, {} windows per batch in all ({} steps per epoch)", group->world_size(),
+              c.batch_size, steps_per_epoch);
+  }
 
   FinetuneResult result;
   const TrainingParts parts{folder, net, groups, *optimizer, keeper, schedule};
-  FinetuneRun(c, *splits, parts, class_weights).run(progress, result);
+  FinetuneRun(c, *splits, parts, class_weights, *group).run(progress, result);
   result.steps = progress.step;
   result.epochs_completed = progress.epoch;
   result.train_windows = static_cast<int64_t>(splits->train.windows.size());
@@ -503,7 +617,7 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
   result.best_checkpoint = folder.best_path;
   if (result.best_epoch < 0 && progress.has_best) result.best_epoch = best_epoch_in_metrics(folder.metrics_path);
   if (!splits->test.windows.empty()) {
-    result.test = test_best_checkpoint(c, *splits, net, folder);
+    result.test = test_best_checkpoint(c, *splits, net, folder, *group);
     result.has_test = true;
     log::info("test (best checkpoint, epoch {}), {}", result.best_epoch, result.test.summary_line());
   }
@@ -511,7 +625,8 @@ FinetuneResult run_finetune(const FinetuneConfig& c, const FlatConfig& flat, con
 }
 
 SeedsResult run_finetune_seeds(const FlatConfig& flat, const std::string& out_dir, const std::vector<int64_t>& seeds,
-                               bool resume, bool force) {
+                               bool resume, bool force, std::shared_ptr<TrainingGroup> group) {
+  if (!group) group = TrainingGroup::single();
   std::map<std::string, std::vector<double>> values;
   nlohmann::json runs = nlohmann::json::array();
   for (const int64_t seed : seeds) {
@@ -520,7 +635,7 @@ SeedsResult run_finetune_seeds(const FlatConfig& flat, const std::string& out_di
     const auto config = finetune_config(flat_seed);
     const std::string dir = (fs::path(out_dir) / fmt::format("seed_{}", seed)).string();
     log::info("== seed {} -> {}", seed, dir);
-    const auto result = run_finetune(config, flat_seed, dir, resume, force);
+    const auto result = run_finetune(config, flat_seed, dir, resume, force, group);
     LUMAMBA_CHECK_INPUT(result.has_test, "several seeds need test windows (split 'test' or test_data=...)");
     LUMAMBA_CHECK_INPUT(!result.test.multilabel, "the summary over seeds is for multiclass metrics only");
     const auto& m = result.test.windows;
@@ -539,7 +654,7 @@ SeedsResult run_finetune_seeds(const FlatConfig& flat, const std::string& out_di
     log::info("test {}: {:.4f} ± {:.4f} over {} seeds", name, s.mean, s.std, s.n);
   }
   out.summary_json = summary.dump(2);
-  write_text_file_atomic((fs::path(out_dir) / "seeds_summary.json").string(), out.summary_json + "\n");
+  if (group->is_main()) write_text_file_atomic((fs::path(out_dir) / "seeds_summary.json").string(), out.summary_json + "\n");
   return out;
 }
 

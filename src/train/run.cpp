@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <limits>
 
+#include <unistd.h>
+
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 
@@ -34,25 +36,29 @@ CommonTrainSettings read_common_train_settings(const FlatConfig& flat, const Com
 }
 
 RunFolder::RunFolder(const std::string& out_dir, const FlatConfig& flat, bool resume, bool force,
-                     const std::set<std::string>& free_on_resume)
-    : lock_(out_dir),
+                     const std::set<std::string>& free_on_resume, bool writes)
+    : lock_(writes ? std::optional<OutputLock>(std::in_place, out_dir) : std::nullopt),
       dir(out_dir),
       checkpoint_dir((fs::path(out_dir) / "checkpoints").string()),
       last_path((fs::path(out_dir) / "checkpoints" / "last.safetensors").string()),
       best_path((fs::path(out_dir) / "checkpoints" / "best.safetensors").string()),
       metrics_path((fs::path(out_dir) / "metrics.jsonl").string()) {
+  if (!writes) return;
   check_existing_run(out_dir, flat, resume, force, free_on_resume);
   fs::create_directories(checkpoint_dir);
   write_text_file_atomic((fs::path(out_dir) / "config.yaml").string(), flat.to_yaml());
 }
 
-void RunFolder::append_metrics(const std::string& json_line) const { append_metrics_line(metrics_path, json_line); }
+void RunFolder::append_metrics(const std::string& json_line) const {
+  if (writes()) append_metrics_line(metrics_path, json_line);
+}
 
 CheckpointKeeper::CheckpointKeeper(const RunFolder& folder, torch::nn::Module& module,
                                    torch::optim::Optimizer& optimizer, WriteWeights write_weights)
     : folder_(folder), module_(module), optimizer_(optimizer), write_weights_(std::move(write_weights)) {}
 
 TrainingProgress CheckpointKeeper::start(bool resume, const std::string& metrics_field) const {
+  if (!folder_.writes()) return {};  // a rank other than 0: share_from_main brings rank 0's state
   if (!resume) {
     write_text_file_atomic(folder_.metrics_path, "");
     return {};
@@ -76,9 +82,28 @@ bool CheckpointKeeper::record(TrainingProgress& progress, double metric) {
 }
 
 void CheckpointKeeper::save(const TrainingProgress& progress, bool improved, double last_metric) const {
+  if (!folder_.writes()) return;
   save_training_state(training_state_path(folder_.checkpoint_dir), module_, optimizer_, progress);
   if (improved) write_weights_(folder_.best_path, progress, progress.best_metric);
   write_weights_(folder_.last_path, progress, last_metric);
+}
+
+void CheckpointKeeper::share_from_main(TrainingGroup& group, TrainingProgress& progress) const {
+  if (!group.distributed()) return;
+  // Through a private temporary file: the training state's reader and writer take paths.
+  const auto tmp = fs::temp_directory_path() /
+                   fmt::format("lumamba-rank{}-{}-state.pt", group.rank(), static_cast<long>(::getpid()));
+  std::string bytes;
+  if (group.is_main()) {
+    save_training_state(tmp.string(), module_, optimizer_, progress);
+    bytes = read_text_file(tmp.string());
+  }
+  group.broadcast_bytes(bytes);
+  if (!group.is_main()) {
+    write_text_file_atomic(tmp.string(), bytes);
+    progress = load_training_state(tmp.string(), module_, optimizer_);
+  }
+  fs::remove(tmp);
 }
 
 std::map<std::string, MetricSummary> summarise_over_runs(const std::map<std::string, std::vector<double>>& values) {

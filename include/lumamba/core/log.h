@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <string>
 #include <string_view>
 
 namespace lumamba::log {
@@ -14,6 +15,8 @@ Level level();
 /// Parses "debug|info|warn|error"; throws InputError otherwise.
 Level parse_level(std::string_view name);
 void write(Level level, std::string_view message);
+/// A tag after "lumamba" on every line ("rank 1"), so the lines of several processes can be told apart.
+void set_tag(std::string tag);
 
 template <typename... Args>
 void debug(fmt::format_string<Args...> f, Args&&... args) {

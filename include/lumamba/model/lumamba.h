@@ -8,6 +8,8 @@
 // Legend: B batch, C channels, T samples, P patch_size, S = T/P, E embed_dim, Q num_queries.
 #pragma once
 
+#include <functional>
+
 #include <torch/nn/cloneable.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
@@ -69,10 +71,16 @@ class LuMambaImpl : public torch::nn::Cloneable<LuMambaImpl> {
   ChannelEmbeddings channel_emb{nullptr};
   ClassificationHeadWithQueries luna_classifier{nullptr};  // registered as "classifier"
   torch::nn::BatchNorm1d head_norm{nullptr};               // head_norm = batch: BatchNorm1d(D)
+  /// Data-parallel training: sums a 1-D tensor of per-rank statistics over all ranks,
+  /// differentiably (its backward sums the gradients over ranks too). When set, head_norm in
+  /// training mode normalises with the statistics of the global batch (synchronised batch norm),
+  /// as one process with the whole batch would; unset, with those of this process's windows.
+  std::function<torch::Tensor(const torch::Tensor&)> sum_over_ranks;
   MambaClassifier mamba_classifier{nullptr};               // registered as "classifier"
   BasicLinearClassifier linear_classifier{nullptr};        // registered as "classifier"
 
  private:
+  torch::Tensor head_norm_over_ranks(const torch::Tensor& encoder_out);  // (B, S, D) -> (B, S, D)
   struct Tokens {
     torch::Tensor tokens;        // (B·S, C, E) with location embedding added
     torch::Tensor location_emb;  // (B·S, C, E) the per-row location embedding that was added

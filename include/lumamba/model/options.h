@@ -75,6 +75,9 @@ struct LuMambaOptions {
   TORCH_ARG(int64_t, mamba_head_dim) = 256;
   /// Std of the N(0, σ²) jitter added to normalised electrode coordinates in training. Default: 0.02.
   TORCH_ARG(double, location_jitter) = 0.02;
+  /// Dropout of LUNA's cross-attention block (its attention, query self-attention layers and
+  /// MLP) in training, as the reference's fixed 0.1. Default: 0.1.
+  TORCH_ARG(double, dropout) = 0.1;
   /// Reference quirk: the PyTorch code also jitters at evaluation whenever a mask is passed.
   /// false = deterministic inference (our default); true = reproduce the reference. Default: false.
   TORCH_ARG(bool, location_jitter_in_eval) = false;

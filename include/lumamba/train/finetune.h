@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -71,8 +72,12 @@ struct FinetuneResult {
 /// Trains; `resume` continues from OUT/checkpoints/training_state.pt (identical to an uninterrupted
 /// run on the same machine with the same threads). `flat` is written as OUT/config.yaml. An existing
 /// run is neither overwritten nor resumed under another config unless `force` (check_existing_run).
+/// With a `group` of several ranks (lumamba/train/distributed.h) every rank calls this with the
+/// same arguments: each takes its share of every batch of train.batch_size windows, gradients are
+/// summed over ranks, rank 0 alone writes OUT, validation and test predictions of all ranks are
+/// gathered; the result is the same on every rank.
 FinetuneResult run_finetune(const FinetuneConfig& config, const FlatConfig& flat, const std::string& out_dir,
-                            bool resume, bool force = false);
+                            bool resume, bool force = false, std::shared_ptr<TrainingGroup> group = {});
 
 /// Several seeds: one run per seed in OUT/seed_<s>/ (train.seed set), then the mean and sample std
 /// of the multiclass test metrics (window level), also written to OUT/seeds_summary.json.
@@ -81,6 +86,6 @@ struct SeedsResult {
   std::string summary_json;                           ///< the content of seeds_summary.json
 };
 SeedsResult run_finetune_seeds(const FlatConfig& flat, const std::string& out_dir, const std::vector<int64_t>& seeds,
-                               bool resume, bool force = false);
+                               bool resume, bool force = false, std::shared_ptr<TrainingGroup> group = {});
 
 }  // namespace lumamba::train

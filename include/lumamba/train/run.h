@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "lumamba/core/output_lock.h"
 #include "lumamba/model/lumamba.h"
 #include "lumamba/train/config.h"
+#include "lumamba/train/distributed.h"
 #include "lumamba/train/optim.h"
 
 namespace lumamba::train {
@@ -37,17 +39,19 @@ CommonTrainSettings read_common_train_settings(const FlatConfig& flat, const Com
 
 /// The folder of one run, locked for the run's life. A finished or running run is not overwritten
 /// and not resumed under another config (check_existing_run; `free_on_resume` keys may change);
-/// the resolved config is written to OUT/config.yaml.
+/// the resolved config is written to OUT/config.yaml. In a data-parallel job only rank 0 writes:
+/// the other ranks' folder (`writes` false) names the paths and touches nothing.
 class RunFolder {
  public:
   RunFolder(const std::string& out_dir, const FlatConfig& flat, bool resume, bool force,
-            const std::set<std::string>& free_on_resume = {});
+            const std::set<std::string>& free_on_resume = {}, bool writes = true);
 
-  /// Appends one JSON object line to OUT/metrics.jsonl.
+  /// Appends one JSON object line to OUT/metrics.jsonl (nothing when this rank does not write).
   void append_metrics(const std::string& json_line) const;
+  bool writes() const { return lock_.has_value(); }
 
  private:
-  OutputLock lock_;  // first member: held before anything is read or written
+  std::optional<OutputLock> lock_;  // first member: held before anything is read or written
 
  public:
   const std::string dir, checkpoint_dir, last_path, best_path, metrics_path;
@@ -70,8 +74,13 @@ class CheckpointKeeper {
   /// Takes a validation metric (lower is better); true when it is the best so far.
   static bool record(TrainingProgress& progress, double metric);
 
-  /// state → best (when `improved`, with the best metric) → last (with `last_metric`).
+  /// state → best (when `improved`, with the best metric) → last (with `last_metric`); nothing
+  /// when the folder does not write (ranks other than 0).
   void save(const TrainingProgress& progress, bool improved, double last_metric) const;
+
+  /// Data-parallel start: rank 0's weights, optimiser state and progress (after start(), fresh or
+  /// resumed) to every rank, sent as the bytes of a training state. Identity for one process.
+  void share_from_main(TrainingGroup& group, TrainingProgress& progress) const;
 
  private:
   const RunFolder& folder_;

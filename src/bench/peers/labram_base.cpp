@@ -159,7 +159,7 @@ class LabramBaseModel final : public EfficiencyModel {
   double sample_rate_hz() const override { return 200.0; }
   int64_t patch_samples() const override { return kPatch; }
   /// The released model's size (embedding tables of 129 channels and 16 patches).
-  int64_t parameter_count() const override { return count_parameters(*net_); }
+  int64_t parameter_count() const override { return model::count_parameters(*net_); }
   torch::Tensor forward(const torch::Tensor& signal, const torch::Tensor& /*channel_locations*/) override {
     LUMAMBA_CHECK_INPUT(signal.dim() == 3 && signal.size(0) == 1 && signal.size(1) > 0 && signal.size(2) > 0 &&
                             signal.size(2) % kPatch == 0,

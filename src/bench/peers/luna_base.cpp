@@ -85,8 +85,8 @@ class LunaBaseImpl : public torch::nn::Cloneable<LunaBaseImpl> {
  public:
   LunaBaseImpl() { reset(); }
   void reset() override {
-    patch_embed = register_module("patch_embed", PatchEmbedNetwork(kEmbed, kPatch));
-    freq_embed = register_module("freq_embed", FrequencyFeatureEmbedder(kEmbed, kPatch));
+    patch_embed = register_module("patch_embed", model::PatchEmbedNetwork(kEmbed, kPatch));
+    freq_embed = register_module("freq_embed", model::FrequencyFeatureEmbedder(kEmbed, kPatch));
     channel_location_embedder = register_module("channel_location_embedder",
                                                 model::Mlp(model::MlpOptions(kEmbed, 2 * kEmbed, kEmbed).hidden_norm(true)));
     cross_attn = register_module("cross_attn",
@@ -109,8 +109,8 @@ class LunaBaseImpl : public torch::nn::Cloneable<LunaBaseImpl> {
     return norm->forward(x).unsqueeze(0);  // (1, S, D)
   }
 
-  PatchEmbedNetwork patch_embed{nullptr};
-  FrequencyFeatureEmbedder freq_embed{nullptr};
+  model::PatchEmbedNetwork patch_embed{nullptr};
+  model::FrequencyFeatureEmbedder freq_embed{nullptr};
   model::Mlp channel_location_embedder{nullptr};
   model::CrossAttentionBlock cross_attn{nullptr};
   torch::nn::ModuleList blocks{nullptr};
@@ -124,7 +124,7 @@ class LunaBaseModel final : public EfficiencyModel {
   std::string name() const override { return "luna_base"; }
   double sample_rate_hz() const override { return 256.0; }
   int64_t patch_samples() const override { return kPatch; }
-  int64_t parameter_count() const override { return count_parameters(*net_); }
+  int64_t parameter_count() const override { return model::count_parameters(*net_); }
   torch::Tensor forward(const torch::Tensor& signal, const torch::Tensor& locations) override {
     LUMAMBA_CHECK_INPUT(signal.dim() == 3 && signal.size(0) == 1 && signal.size(1) > 0 && signal.size(2) > 0 &&
                             signal.size(2) % kPatch == 0,

@@ -23,9 +23,9 @@ class LuMambaTiny final : public EfficiencyModel {
     net_->eval();
     int64_t head = 0;
     for (const auto& child : net_->named_children()) {
-      if (child.key() == "classifier") head += count_parameters(*child.value());
+      if (child.key() == "classifier") head += model::count_parameters(*child.value());
     }
-    encoder_parameters_ = count_parameters(*net_) - head;
+    encoder_parameters_ = model::count_parameters(*net_) - head;
   }
   std::string name() const override { return "lumamba_tiny"; }
   double sample_rate_hz() const override { return 256.0; }
