@@ -428,7 +428,7 @@ class FinetuneRun {
     for (const auto& global_batch : plan) my_plan.push_back(rank_share(global_batch, group_));
     data::BackgroundLoader loader(splits_.train_ds, std::move(my_plan));
     data::Batch batch;
-    double loss_sum = 0, lr = 0, spread_sum = 0;
+    double loss_sum = 0, lr = 0, spread_sum = 0, all_reduce_s = 0;
     int64_t n_seen = 0, n_steps = 0;
     std::map<std::string, double> grad_norm_sum;
     const auto epoch_start = std::chrono::steady_clock::now();
@@ -456,7 +456,9 @@ class FinetuneRun {
                                      loss.item<double>(), fmt::join(sources, ", ")));
       }
       loss.backward();
+      const auto reduce_start = std::chrono::steady_clock::now();
       all_reduce_gradients(group_, trainable_);
+      all_reduce_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - reduce_start).count();
       for (const auto& [part, norm] : gradient_norms_by_part(*p_.net)) grad_norm_sum[part] += norm;
       spread_sum += encoder_spread(output.encoder_out);
       ++n_steps;
@@ -486,6 +488,10 @@ class FinetuneRun {
     for (const auto& [part, sum] : grad_norm_sum) grad_norms[part] = sum / static_cast<double>(std::max<int64_t>(1, n_steps));
     line["grad_norm"] = grad_norms;
     line["encoder_spread"] = spread_sum / static_cast<double>(std::max<int64_t>(1, n_steps));
+    // Rank 0's wait in the gradient all-reduce per step (communication and waiting for slower ranks).
+    if (group_.distributed()) {
+      line["all_reduce_ms_per_step"] = 1e3 * all_reduce_s / static_cast<double>(std::max<int64_t>(1, n_steps));
+    }
     return line;
   }
 
