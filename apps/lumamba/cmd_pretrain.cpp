@@ -19,6 +19,7 @@ struct PretrainArgs {
   std::string data, output;  ///< --data / --output: the data= / out= keys
   bool resume = false;
   bool force = false;
+  DistributedArgs distributed;
 };
 
 int run_pretrain_cmd(const PretrainArgs& args) {
@@ -30,21 +31,16 @@ int run_pretrain_cmd(const PretrainArgs& args) {
   for (const auto& kv : overrides) flat.apply_override(kv, /*allow_new=*/true);
   const std::string out = flat.get_string("out", "");
   LUMAMBA_CHECK_INPUT(!out.empty(), "pretrain: give the output folder as --output DIR (or out=DIR)");
-  // Data-parallel pretraining (SIGReg over the global batch, masks and crops of the global batch)
-  // is not there yet: refuse a multi-rank launch rather than train W independent copies.
-  const auto launch = train::detect_launch();
-  LUMAMBA_CHECK_INPUT(launch.world_size <= 1, "pretrain: {} ranks were launched ({}), but pretraining runs in one "
-                      "process for now (docs/distributed.md); fine-tuning runs data-parallel", launch.world_size,
-                      launch.launcher);
+  const auto group = join_training_group(args.distributed);
   const auto config = train::pretrain_config(flat);
-  const auto result = train::run_pretrain(config, flat, out, args.resume, args.force);
+  const auto result = train::run_pretrain(config, flat, out, args.resume, args.force, group);
   nlohmann::json j{{"steps", result.steps}, {"epochs_completed", result.epochs_completed},
                    {"last_checkpoint", result.last_checkpoint}};
   if (result.has_best) {
     j["best_val_loss"] = result.best_val_loss;
     j["best_checkpoint"] = result.best_checkpoint;
   }
-  fmt::print("{}\n", j.dump(2));
+  if (group->is_main()) fmt::print("{}\n", j.dump(2));
   return 0;
 }
 
@@ -62,6 +58,7 @@ void add_pretrain(CLI::App& app, RunFn& run) {
   sub->add_flag("--resume", args->resume, "continue the run in OUT (checkpoints/training_state.pt)");
   sub->add_flag("--force", args->force, "start over a run in OUT, or resume it under a changed config");
   add_common_flags(*sub, args->common);
+  add_distributed_flags(*sub, args->distributed);
   sub->callback([args, &run] { run = [args] { return run_pretrain_cmd(*args); }; });
 }
 

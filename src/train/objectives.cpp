@@ -99,7 +99,7 @@ torch::Tensor sigreg_t_grid(torch::ScalarType dtype) {
   return torch::linspace(kSigregTMin, kSigregTMax, kSigregTPoints, torch::TensorOptions().dtype(dtype));
 }
 
-SigregResult sigreg(const torch::Tensor& embeddings, const torch::Tensor& directions) {
+SigregResult sigreg(const torch::Tensor& embeddings, const torch::Tensor& directions, const BatchShare& share) {
   LUMAMBA_CHECK_INPUT(embeddings.dim() == 2 && embeddings.size(0) > 0,
                       "SIGReg: embeddings must be (N, D) with N > 0, got {}", embeddings.sizes());
   LUMAMBA_CHECK_INPUT(directions.dim() == 2 && directions.size(0) == embeddings.size(1),
@@ -111,11 +111,23 @@ SigregResult sigreg(const torch::Tensor& embeddings, const torch::Tensor& direct
   auto phase = projected.unsqueeze(2) * t;           // (N, M, K)
   // φ̂(t) = mean_n exp(i·t·p_n), kept as real and imaginary parts (same values as the complex
   // exp of the reference, and differentiable on every LibTorch build).
-  auto ecf_re = torch::cos(phase).mean(0);  // (M, K)
-  auto ecf_im = torch::sin(phase).mean(0);  // (M, K)
+  torch::Tensor ecf_re, ecf_im;  // (M, K)
+  double n_total = n_rows;
+  if (share.distributed()) {
+    // Sums of every rank's rows, then the mean over the global batch.
+    const auto m = projected.size(1), k = t.size(0);
+    const auto sums = share.sum_over_ranks(torch::cat({torch::cos(phase).sum(0).reshape({-1}),
+                                                       torch::sin(phase).sum(0).reshape({-1})}));  // (2·M·K,)
+    n_total = static_cast<double>(share.global_size);
+    ecf_re = sums.narrow(0, 0, m * k).view({m, k}) / n_total;
+    ecf_im = sums.narrow(0, m * k, m * k).view({m, k}) / n_total;
+  } else {
+    ecf_re = torch::cos(phase).mean(0);
+    ecf_im = torch::sin(phase).mean(0);
+  }
   auto err = ((ecf_re - gaussian_cf).square() + ecf_im.square()) * gaussian_cf;  // (M, K)
   SigregResult out;
-  out.statistic_per_slice = torch::trapz(err, t, /*dim=*/1) * n_rows;  // (M,)
+  out.statistic_per_slice = torch::trapz(err, t, /*dim=*/1) * n_total;  // (M,)
   out.loss = out.statistic_per_slice.mean();
   out.ecf = torch::stack({ecf_re, ecf_im}, -1);  // (M, K, 2)
   return out;
@@ -126,7 +138,7 @@ torch::Tensor sigreg_loss(const torch::Tensor& embeddings, const torch::Tensor& 
 }
 
 LejepaLoss lejepa_loss(const torch::Tensor& local, const torch::Tensor& global, const torch::Tensor& directions,
-                       double lambda) {
+                       double lambda, const BatchShare& share) {
   LUMAMBA_CHECK_INPUT(local.dim() == 3 && global.dim() == 3 && local.size(0) > 0 && global.size(0) > 0 &&
                           local.sizes().slice(1) == global.sizes().slice(1),
                       "LeJEPA: local (V_l, B, D) and global (V_g, B, D) view embeddings must share B and D, got "
@@ -138,13 +150,14 @@ LejepaLoss lejepa_loss(const torch::Tensor& local, const torch::Tensor& global, 
   out.prediction = (centers - local).square().mean();
   std::vector<torch::Tensor> per_view;
   per_view.reserve(static_cast<size_t>(local.size(0)));
-  for (int64_t v = 0; v < local.size(0); ++v) per_view.push_back(sigreg_loss(local[v], directions));
+  for (int64_t v = 0; v < local.size(0); ++v) per_view.push_back(sigreg(local[v], directions, share).loss);
   out.sigreg = torch::stack(per_view).mean();
   out.total = (1.0 - lambda) * out.prediction + lambda * out.sigreg;
   return out;
 }
 
-RandomCrops random_crops(const torch::Tensor& x, int64_t n_views, int64_t crop_len, torch::Generator& generator) {
+RandomCrops random_crops(const torch::Tensor& x, int64_t n_views, int64_t crop_len, torch::Generator& generator,
+                         const BatchShare& share) {
   LUMAMBA_CHECK_INPUT(x.dim() == 3, "random crops: input must be (B, C, T), got {}", x.sizes());
   const int64_t b = x.size(0), c = x.size(1), t = x.size(2);
   LUMAMBA_CHECK_INPUT(n_views > 0, "random crops: n_views must be > 0, got {}", n_views);
@@ -152,7 +165,15 @@ RandomCrops random_crops(const torch::Tensor& x, int64_t n_views, int64_t crop_l
                       t);
   RandomCrops out;
   // Reference: per view, torch.randint(0, T − L + 1, (B,)).
-  out.start_samples = torch::randint(0, t - crop_len + 1, {n_views, b}, generator, torch::kLong);  // (V, B)
+  if (share.distributed()) {
+    LUMAMBA_CHECK(share.count == b && share.first + b <= share.global_size, "rows [{}, +{}) of {} for a batch of {}",
+                  share.first, share.count, share.global_size, b);
+    out.start_samples = torch::randint(0, t - crop_len + 1, {n_views, share.global_size}, generator, torch::kLong)
+                            .narrow(1, share.first, b)
+                            .contiguous();  // (V, B) of the global (V, B_global)
+  } else {
+    out.start_samples = torch::randint(0, t - crop_len + 1, {n_views, b}, generator, torch::kLong);  // (V, B)
+  }
   auto offsets = torch::arange(crop_len, torch::kLong);                                            // (L,)
   auto index = (out.start_samples.view({n_views, b, 1, 1}) + offsets.view({1, 1, 1, crop_len}))
                    .expand({n_views, b, c, crop_len})
@@ -182,7 +203,7 @@ void validate(const PretrainObjectiveOptions& options) {
 PretrainLoss compute_pretrain_loss(model::LuMamba& model, const torch::Tensor& signal_zscored,
                                    const torch::Tensor& channel_locations, const torch::Tensor& channel_names,
                                    int64_t step, const PretrainObjectiveOptions& options,
-                                   torch::Generator& generator) {
+                                   torch::Generator& generator, const BatchShare& share) {
   validate(options);
   LUMAMBA_CHECK_INPUT(signal_zscored.dim() == 3, "pretraining signal must be (B, C, T), got {}",
                       signal_zscored.sizes());
@@ -201,7 +222,8 @@ PretrainLoss compute_pretrain_loss(model::LuMamba& model, const torch::Tensor& s
     out.reconstruction_masked = recon.masked;
     out.reconstruction_unmasked = recon.unmasked;
     out.query_spec = query_specialization_loss(forward.attention_weights, options.query_spec_coeff());
-    out.total = out.reconstruction + out.query_spec;
+    out.total = share.distributed() ? share.fraction() * (out.reconstruction + out.query_spec)
+                                    : out.reconstruction + out.query_spec;
   }
 
   if (options.uses_lejepa()) {
@@ -213,8 +235,8 @@ PretrainLoss compute_pretrain_loss(model::LuMamba& model, const torch::Tensor& s
                         "channel_locations must be (B = {}, C, 3), got {}", b, channel_locations.sizes());
     const int64_t n_local = options.num_local_views(), n_global = options.num_global_views();
     // Locals first, then globals, as generate_lejepa_views draws them.
-    auto local_crops = random_crops(signal_zscored, n_local, local_len, generator);     // (V_l·B, C, L_l)
-    auto global_crops = random_crops(signal_zscored, n_global, global_len, generator);  // (V_g·B, C, L_g)
+    auto local_crops = random_crops(signal_zscored, n_local, local_len, generator, share);     // (V_l·B, C, L_l)
+    auto global_crops = random_crops(signal_zscored, n_global, global_len, generator, share);  // (V_g·B, C, L_g)
     // Crops are view-major (row v·B + b), so the locations repeat view-major too.
     auto local_emb = model->encode(local_crops.views, channel_locations.repeat({n_local, 1, 1}))
                          .mean(1);  // (V_l·B, D)
@@ -223,11 +245,15 @@ PretrainLoss compute_pretrain_loss(model::LuMamba& model, const torch::Tensor& s
     const int64_t d = local_emb.size(1);
     auto directions = sigreg_directions(d, options.num_slices(), step);  // (D, M)
     auto lejepa = lejepa_loss(local_emb.view({n_local, b, d}), global_emb.view({n_global, b, d}), directions,
-                              options.lambda_lejepa());
+                              options.lambda_lejepa(), share);
     out.lejepa = lejepa.total;
     out.lejepa_prediction = lejepa.prediction;
     out.lejepa_sigreg = lejepa.sigreg;
-    auto scaled = options.lejepa_scaling() * lejepa.total;
+    const double lambda = options.lambda_lejepa();
+    auto scaled = share.distributed()
+                      ? options.lejepa_scaling() * ((1.0 - lambda) * share.fraction() * lejepa.prediction +
+                                                    lambda / static_cast<double>(share.world_size) * lejepa.sigreg)
+                      : options.lejepa_scaling() * lejepa.total;
     out.total = out.total.defined() ? out.total + scaled : scaled;
   }
   return out;

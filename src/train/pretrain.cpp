@@ -331,8 +331,12 @@ std::unique_ptr<PretrainData> open_pretrain_data(const PretrainConfig& c) {
 class PretrainRun {
  public:
   PretrainRun(const PretrainConfig& c, const PretrainData& d, const TrainingParts& parts,
-              int64_t steps_per_epoch, int64_t stop_step)
-      : c_(c), d_(d), p_(parts), steps_per_epoch_(steps_per_epoch), stop_step_(stop_step) {}
+              int64_t steps_per_epoch, int64_t stop_step, TrainingGroup& group)
+      : c_(c), d_(d), p_(parts), steps_per_epoch_(steps_per_epoch), stop_step_(stop_step), group_(group) {
+    for (const auto& parameter : p_.net->parameters()) {
+      if (parameter.requires_grad()) trainable_.push_back(parameter);
+    }
+  }
 
   void run(TrainingProgress& progress) {
     p_.net->train();
@@ -344,11 +348,17 @@ class PretrainRun {
       plan.erase(plan.begin(), plan.begin() + static_cast<std::ptrdiff_t>(progress.step % steps_per_epoch_));
       const auto left = static_cast<size_t>(stop_step_ - progress.step);
       if (plan.size() > left) plan.resize(left);
+      // Every batch is full (drop_last): this rank's rows are the same share of each.
+      const auto share = share_of_rows(c_.batch_size, group_.rank(), group_.world_size());
+      for (auto& batch_windows : plan) {
+        batch_windows = std::vector<int64_t>(batch_windows.begin() + share.first,
+                                             batch_windows.begin() + share.first + share.count);
+      }
       data::BackgroundLoader loader(d_.train_ds, std::move(plan));
       data::Batch batch;
       auto t0 = std::chrono::steady_clock::now();
       while (loader.next(batch)) {
-        train_step(batch, progress, t0);
+        train_step(batch, share, progress, t0);
         bar.advance(1, fmt::format("step {}, epoch {}, {}, lr {:.2e}, {:.1f} windows/s", progress.step, epoch + 1,
                                    interval_.brief(c_.objective), lr_,
                                    static_cast<double>(interval_.windows) / std::max(interval_.seconds, 1e-9)));
@@ -364,17 +374,31 @@ class PretrainRun {
     return static_cast<double>(step) / static_cast<double>(steps_per_epoch_);
   }
 
-  void train_step(const data::Batch& batch, TrainingProgress& progress,
+  void train_step(const data::Batch& batch, const RowShare& rows, TrainingProgress& progress,
                   const std::chrono::steady_clock::time_point& t0) {
     const int64_t step = progress.step;
     lr_ = apply_schedule(p_.optimizer, p_.groups, p_.schedule, step);
+    // Masks and crops: one generator per step, the same on every rank (drawn for the global batch).
     auto generator = step_generator(c_.seed, step);
+    BatchShare share;
+    if (group_.distributed()) {
+      share.first = rows.first;
+      share.count = rows.count;
+      share.global_size = c_.batch_size;
+      share.world_size = group_.world_size();
+      share.sum_over_ranks = [this](const torch::Tensor& v) { return sum_over_ranks(group_, v); };
+      // Dropout and jitter: each rank its own numbers, seeded per step (a resumed job draws the same).
+      torch::manual_seed(rank_step_seed(c_.seed, step, group_.rank()));
+    }
     p_.optimizer.zero_grad();
     const auto loss = compute_pretrain_loss(p_.net, batch.signal, batch.locations, batch.channel_names, step,
-                                            c_.objective, generator);
-    LUMAMBA_CHECK_INPUT(std::isfinite(loss.total.item<double>()), "step {}: the loss is not finite ({}); lower "
-                        "optimizer.lr or check the data", step, loss.total.item<double>());
+                                            c_.objective, generator, share);
+    bool finite = std::isfinite(loss.total.item<double>());
+    if (group_.distributed()) finite = group_.sum({finite ? 0.0 : 1.0})[0] == 0.0;  // every rank stops together
+    LUMAMBA_CHECK_INPUT(finite, "step {}: the loss is not finite ({} on rank {}); lower optimizer.lr or check the data",
+                        step, loss.total.item<double>(), group_.rank());
     loss.total.backward();
+    all_reduce_gradients(group_, trainable_);
     const double grad_norm = clip_gradients(p_.groups, c_.grad_clip);
     p_.optimizer.step();
     ++progress.step;
@@ -458,19 +482,28 @@ class PretrainRun {
   const int64_t steps_per_epoch_, stop_step_;
   LossSums interval_, epoch_sums_;
   double lr_ = 0;
+  TrainingGroup& group_;
+  std::vector<torch::Tensor> trainable_;
 };
 
 }  // namespace
 
 PretrainResult run_pretrain(const PretrainConfig& c, const FlatConfig& flat, const std::string& out_dir,
-                            bool resume, bool force) {
+                            bool resume, bool force, std::shared_ptr<TrainingGroup> group) {
   LUMAMBA_CHECK_INPUT(!c.train_files.empty(), "pretraining needs data=FILE.h5[,FILE2.h5] (HDF5 windows from "
                       "`lumamba preprocess`)");
-  const RunFolder folder(out_dir, flat, resume, force, {"train.max_steps"});
+  if (!group) group = TrainingGroup::single();
+  LUMAMBA_CHECK_INPUT(c.batch_size >= group->world_size(), "train.batch_size = {} is smaller than the {} ranks",
+                      c.batch_size, group->world_size());
+  const RunFolder folder(out_dir, flat, resume, force, {"train.max_steps"}, group->is_main());
   const auto d = open_pretrain_data(c);
 
+  // Rank 0 draws the initial weights before the others (share_from_main replaces theirs): ranks
+  // that are threads of one process (tests) share one generator.
+  if (group->distributed() && !group->is_main()) group->barrier();
   torch::manual_seed(c.seed);
   model::LuMamba net(c.model);
+  if (group->distributed() && group->is_main()) group->barrier();
   const auto groups = make_parameter_groups(*net, c.optimizer, c.model.num_blocks());
   auto optimizer = make_adamw(groups, c.optimizer);
 
@@ -499,12 +532,16 @@ PretrainResult run_pretrain(const PretrainConfig& c, const FlatConfig& flat, con
                            {{kMetaPretrain, meta.dump()}, {kMetaTrainingStep, std::to_string(at.step)}});
   });
   TrainingProgress progress = keeper.start(resume, "step");
+  keeper.share_from_main(*group, progress);
   if (resume) {
     log::info("resumed at step {} (epoch {}, {} steps into it)", progress.step, progress.step / steps_per_epoch + 1,
               progress.step % steps_per_epoch);
   }
   const TrainingParts parts{folder, net, groups, *optimizer, keeper, schedule};
-  PretrainRun(c, *d, parts, steps_per_epoch, stop_step).run(progress);
+  if (group->distributed()) {
+    log::info("data-parallel: {} ranks, {} windows per batch in all", group->world_size(), c.batch_size);
+  }
+  PretrainRun(c, *d, parts, steps_per_epoch, stop_step, *group).run(progress);
 
   PretrainResult result;
   result.best_checkpoint = folder.best_path;

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <atomic>
 #include <cmath>
 #include <exception>
@@ -23,6 +25,8 @@
 #include "lumamba/io/window_h5.h"
 #include "lumamba/model/lumamba.h"
 #include "lumamba/train/finetune.h"
+#include "lumamba/train/objectives.h"
+#include "lumamba/train/pretrain.h"
 #include "support/scratch.h"
 
 namespace lumamba::test {
@@ -287,6 +291,78 @@ TEST(DataParallel, TwoRanksOfEightGiveTheGradientsOfOneProcessOfSixteen) {
   }
 }
 
+// Pretraining: for each objective, 2 ranks × 8 windows give the gradients of 1 process × 16
+// (float64): the same token mask, crops drawn for the global batch, SIGReg over the global batch.
+TEST(DataParallel, PretrainingGradientsOfTwoRanksEqualOneProcessForEveryObjective) {
+  if (!TrainingGroup::available()) GTEST_SKIP() << "built without Gloo";
+  at::set_num_threads(1);
+  torch::manual_seed(21);
+  const int64_t b = 16, c = 5, t = 160;
+  model::LuMamba reference(model::LuMambaOptions()
+                               .patch_size(8)
+                               .embed_dim(16)
+                               .num_queries(2)
+                               .num_heads(2)
+                               .num_blocks(1)
+                               .d_state(4)
+                               .num_classes(0)
+                               .location_jitter(0.0)
+                               .dropout(0.0));
+  reference->to(torch::kFloat64);
+  reference->train();
+  const auto signal = torch::randn({b, c, t}, torch::kFloat64);
+  const auto locations = (torch::rand({1, c, 3}, torch::kFloat64) * 0.1).expand({b, c, 3}).contiguous();
+  const auto names = torch::randint(0, 90, {1, c}, torch::kLong).expand({b, c}).contiguous();
+  const int64_t step = 5;
+  for (const std::string mode : {"reconstruction", "lejepa", "mixed"}) {
+    SCOPED_TRACE(mode);
+    const auto options =
+        train::PretrainObjectiveOptions().mode(mode).num_patches_global(8).num_patches_local(2).num_slices(16);
+    reference->zero_grad();
+    {
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(99);
+      train::compute_pretrain_loss(reference, signal, locations, names, step, options, generator).total.backward();
+    }
+    std::mutex mutex;
+    std::map<int64_t, std::vector<torch::Tensor>> rank_grads;
+    run_ranks("pretrain_" + mode, 2, [&](TrainingGroup& g) {
+      model::LuMamba copy(std::dynamic_pointer_cast<model::LuMambaImpl>(reference->clone()));
+      copy->zero_grad();
+      const auto rows = train::share_of_rows(b, g.rank(), 2);
+      train::BatchShare share;
+      share.first = rows.first;
+      share.count = rows.count;
+      share.global_size = b;
+      share.world_size = 2;
+      share.sum_over_ranks = [&g](const torch::Tensor& v) { return train::sum_over_ranks(g, v); };
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(99);
+      train::compute_pretrain_loss(copy, signal.narrow(0, rows.first, rows.count),
+                                   locations.narrow(0, rows.first, rows.count), names.narrow(0, rows.first, rows.count),
+                                   step, options, generator, share)
+          .total.backward();
+      train::all_reduce_gradients(g, copy->parameters());
+      std::vector<torch::Tensor> grads;
+      // A parameter the objective does not use (the mask token in lejepa mode) has no gradient.
+      for (const auto& p : copy->parameters()) grads.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+      std::lock_guard<std::mutex> lock(mutex);
+      rank_grads[g.rank()] = grads;
+    });
+    const auto params = reference->parameters();
+    double largest = 0;
+    for (const auto& p : params) {
+      if (p.grad().defined()) largest = std::max(largest, p.grad().abs().max().item<double>());
+    }
+    ASSERT_GT(largest, 0);
+    for (int64_t r = 0; r < 2; ++r) {
+      for (size_t i = 0; i < params.size(); ++i) {
+        const auto expected = params[i].grad().defined() ? params[i].grad() : torch::zeros_like(params[i]);
+        EXPECT_LE((expected - rank_grads[r][i]).abs().max().item<double>(), 1e-12 * largest)
+            << "rank " << r << ", parameter " << i << " " << params[i].sizes();
+      }
+    }
+  }
+}
+
 constexpr int64_t kSamples = 160;
 
 // A recording of n windows (label w % 2; label 1 carries a 12 Hz sine) for one split.
@@ -435,6 +511,100 @@ TEST(DataParallel, TwentyFinetuningStepsOnTwoRanksGiveTheWeightsOfOneProcess) {
     EXPECT_LE(difference.max().item<double>(), 1e-5 * largest) << a[i].first;
   }
   EXPECT_LT(skipped, compared / 20);  // the exclusion stays a small part of the network
+}
+
+}  // namespace
+}  // namespace lumamba::test
+
+namespace lumamba::test {
+namespace {
+
+const char* kPretrainPreset = R"(
+data: ""
+val_data: ""
+model: {patch_size: 8, embed_dim: 16, num_queries: 2, num_heads: 2, num_blocks: 1, d_state: 4, dropout: 0.0,
+        location_jitter: 0.0}
+objective: {mode: mixed, mask_ratio: 0.5, num_global_views: 2, num_local_views: 2, num_patches_global: 8,
+            num_patches_local: 2, num_slices: 16}
+train: {epochs: 4, warmup_epochs: 1, batch_size: 8, grad_clip: 1.0, seed: 7, log_every: 5}
+optimizer: {lr: 1.0e-3, weight_decay: 0.01}
+)";
+
+// 24 + 16 unlabelled training windows in full batches of 8: 5 steps per epoch, 20 in all; the same
+// weights on 2 ranks as in 1 process, but for the elements whose gradient is zero up to rounding.
+TEST(DataParallel, TwentyPretrainingStepsOnTwoRanksGiveTheWeightsOfOneProcess) {
+  if (!TrainingGroup::available()) GTEST_SKIP() << "built without Gloo";
+  at::set_num_threads(1);
+  const auto dir = fresh_scratch_dir("data_parallel_pretrain");
+  const std::vector<std::string> c4{"FP1", "FP2", "O1", "O2"}, c6{"FP1", "FP2", "C3", "C4", "O1", "O2"};
+  add_recording(dir / "a.h5", c4, "train", 24, 1);
+  add_recording(dir / "b.h5", c6, "train", 16, 2);
+  add_recording(dir / "val.h5", c4, "val", 8, 3);
+  auto flat = train::FlatConfig::from_yaml(kPretrainPreset, "pretrain_dp.yaml");
+  flat.apply_override("data=" + (dir / "a.h5").string() + "," + (dir / "b.h5").string());
+  flat.apply_override("val_data=" + (dir / "val.h5").string());
+  const auto one = train::run_pretrain(train::pretrain_config(flat), flat, (dir / "one").string(), false);
+  EXPECT_EQ(one.steps, 20);
+  std::mutex mutex;
+  std::map<int64_t, train::PretrainResult> results;
+  run_ranks("pretrain20", 2, [&](TrainingGroup& g) {
+    const auto group = std::shared_ptr<TrainingGroup>(&g, [](TrainingGroup*) {});
+    auto result = train::run_pretrain(train::pretrain_config(flat), flat, (dir / "two").string(), false, false, group);
+    std::lock_guard<std::mutex> lock(mutex);
+    results[g.rank()] = result;
+  });
+  EXPECT_EQ(results[0].steps, 20);
+  EXPECT_EQ(results[0].best_val_loss, results[1].best_val_loss);
+  EXPECT_NEAR(results[0].best_val_loss, one.best_val_loss, 1e-5 * std::abs(one.best_val_loss));
+
+  // Elements with a zero gradient (up to rounding) for the mixed loss of a random batch, float64.
+  auto loaded = eval::load_model({(dir / "one/checkpoints/last.safetensors").string()});
+  auto& net = loaded.net;
+  net->to(torch::kFloat64);
+  net->train();
+  {
+    torch::manual_seed(3);
+    const auto signal = torch::randn({8, 4, kSamples}, torch::kFloat64);
+    auto loc = torch::empty({4, 3}, torch::kFloat64);
+    const auto pos = io::channel_positions(c4);
+    for (int64_t i = 0; i < 4; ++i) {
+      loc[i][0] = pos[static_cast<size_t>(i)].x_m;
+      loc[i][1] = pos[static_cast<size_t>(i)].y_m;
+      loc[i][2] = pos[static_cast<size_t>(i)].z_m;
+    }
+    const auto idx = io::vocabulary_indices(c4);
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(5);
+    train::compute_pretrain_loss(net, signal, loc.unsqueeze(0).expand({8, 4, 3}),
+                                 torch::tensor(idx, torch::kLong).unsqueeze(0).expand({8, 4}), 1,
+                                 train::pretrain_config(flat).objective, generator)
+        .total.backward();
+  }
+  double largest_grad = 0;
+  for (const auto& p : net->parameters()) {
+    if (p.grad().defined()) largest_grad = std::max(largest_grad, p.grad().abs().max().item<double>());
+  }
+  const auto a = weights_of((dir / "one/checkpoints/last.safetensors").string());
+  const auto b = weights_of((dir / "two/checkpoints/last.safetensors").string());
+  ASSERT_EQ(a.size(), b.size());
+  double largest = 0;
+  for (const auto& [name, t] : a) {
+    if (t.is_floating_point()) largest = std::max(largest, t.abs().max().item<double>());
+  }
+  const auto named = net->named_parameters();
+  int64_t compared = 0, skipped = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].first, b[i].first);
+    if (!a[i].second.is_floating_point()) continue;
+    auto difference = (a[i].second - b[i].second).abs();
+    if (const auto* p = named.find(a[i].first)) {
+      const auto zero = p->grad().defined() ? p->grad().abs() < 1e-9 * largest_grad : torch::ones_like(difference).to(torch::kBool);
+      skipped += zero.sum().item<int64_t>();
+      difference = difference.masked_fill(zero, 0);
+    }
+    compared += difference.numel();
+    EXPECT_LE(difference.max().item<double>(), 1e-5 * largest) << a[i].first;
+  }
+  EXPECT_LT(skipped, compared / 20);
 }
 
 }  // namespace

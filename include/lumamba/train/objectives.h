@@ -17,11 +17,27 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "lumamba/model/lumamba.h"
 
 namespace lumamba::train {
+
+/// The rows of a data-parallel batch that this process computes (lumamba/train/distributed.h):
+/// rows [first, first + count) of a global batch of `global_size`, and the differentiable sum over
+/// ranks of a 1-D tensor. The default is the whole batch in one process.
+struct BatchShare {
+  int64_t first = 0, count = 0, global_size = 0;  ///< global_size 0: this process has the whole batch
+  int64_t world_size = 1;
+  std::function<torch::Tensor(const torch::Tensor&)> sum_over_ranks;
+
+  bool distributed() const { return global_size > 0 && world_size > 1; }
+  /// This rank's share of a mean over the batch's rows (1 for the whole batch).
+  double fraction() const {
+    return distributed() ? static_cast<double>(count) / static_cast<double>(global_size) : 1.0;
+  }
+};
 
 // ---------------------------------------------------------------------------------------------
 // Masked reconstruction (docs/reference-model.md §10)
@@ -66,9 +82,11 @@ struct SigregResult {
   torch::Tensor ecf;                 ///< (M, K, 2) empirical characteristic function [re, im]
 };
 
-/// Sliced Epps–Pulley statistic (the reference's SIGReg, single process: no all-reduce).
-/// embeddings (N, D); directions (D, M), cast to the embeddings' dtype/device.
-SigregResult sigreg(const torch::Tensor& embeddings, const torch::Tensor& directions);
+/// Sliced Epps–Pulley statistic (the reference's SIGReg). embeddings (N, D); directions (D, M),
+/// cast to the embeddings' dtype/device. With a distributed `share` the N rows are this rank's and
+/// the empirical characteristic function is that of all ranks' rows (its sums all-reduced, as the
+/// reference's multi-GPU SIGReg does), so every rank gets the global batch's statistic.
+SigregResult sigreg(const torch::Tensor& embeddings, const torch::Tensor& directions, const BatchShare& share = {});
 /// sigreg(embeddings, directions).loss.
 torch::Tensor sigreg_loss(const torch::Tensor& embeddings, const torch::Tensor& directions);
 
@@ -82,7 +100,7 @@ struct LejepaLoss {
 /// embeddings (both carry gradients), directions (D, M), lambda = λ. Only the local views are
 /// pulled to the global centre and regularised (unlike rbalestr-lab/lejepa, see docs/reference-model.md §11).
 LejepaLoss lejepa_loss(const torch::Tensor& local, const torch::Tensor& global, const torch::Tensor& directions,
-                       double lambda);
+                       double lambda, const BatchShare& share = {});
 
 struct RandomCrops {
   torch::Tensor views;          ///< (V·B, C, L), row v·B + b = view v of sample b
@@ -91,8 +109,11 @@ struct RandomCrops {
 
 /// The only LeJEPA augmentation: per view and per sample an independent uniform integer start
 /// t0 ∈ [0, T − L] (torch.randint from `generator`), crop x[b, :, t0 : t0 + L] over all channels,
-/// not aligned to the patch grid. x (B, C, T), crop_len = L ≤ T. Differentiable w.r.t. x.
-RandomCrops random_crops(const torch::Tensor& x, int64_t n_views, int64_t crop_len, torch::Generator& generator);
+/// not aligned to the patch grid. x (B, C, T), crop_len = L ≤ T. Differentiable w.r.t. x. With a
+/// distributed `share` the starts are drawn for the global batch and x's rows are its rows
+/// [first, first + B), so that each rank crops as one process with the whole batch would.
+RandomCrops random_crops(const torch::Tensor& x, int64_t n_views, int64_t crop_len, torch::Generator& generator,
+                         const BatchShare& share = {});
 
 // ---------------------------------------------------------------------------------------------
 // Total pre-training loss (docs/reference-model.md §12)
@@ -150,9 +171,13 @@ struct PretrainLoss {
 /// use the global torch RNG inside the model, which should be in train() mode.
 /// In "lejepa" mode the reconstruction forward is skipped: the reference runs it but its outputs
 /// do not enter the loss, so the loss and gradients are the same at half the cost.
+/// Data-parallel (`share` distributed): the inputs are this rank's rows; the parts are this rank's
+/// values (SIGReg the global batch's), and `total` is this rank's term of the global loss: the
+/// row-mean parts times share.fraction(), SIGReg divided by the world size (its gradient reaches
+/// every rank through the all-reduce), so that the gradients summed over ranks are one process's.
 PretrainLoss compute_pretrain_loss(model::LuMamba& model, const torch::Tensor& signal_zscored,
                                    const torch::Tensor& channel_locations, const torch::Tensor& channel_names,
                                    int64_t step, const PretrainObjectiveOptions& options,
-                                   torch::Generator& generator);
+                                   torch::Generator& generator, const BatchShare& share = {});
 
 }  // namespace lumamba::train

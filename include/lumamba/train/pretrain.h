@@ -23,6 +23,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -78,8 +79,13 @@ struct PretrainResult {
 /// Trains; `resume` continues from OUT/checkpoints/training_state.pt. `flat` is written as
 /// OUT/config.yaml. An existing run is neither overwritten nor resumed under another config (but
 /// train.max_steps, which moves only the stop) unless `force` (check_existing_run).
+/// With a `group` of several ranks (lumamba/train/distributed.h) every rank calls this with the
+/// same arguments: each takes its share of every batch, masks and crops are drawn for the global
+/// batch, SIGReg is the global batch's, gradients are summed over ranks, every rank validates on
+/// all validation windows (the same numbers), rank 0 alone writes OUT. Training-loss lines are rank
+/// 0's share of each batch (SIGReg the global statistic).
 PretrainResult run_pretrain(const PretrainConfig& config, const FlatConfig& flat, const std::string& out_dir,
-                            bool resume, bool force = false);
+                            bool resume, bool force = false, std::shared_ptr<TrainingGroup> group = {});
 
 /// The mask/crop generator of optimiser step `step` (a CPU mt19937 seeded from (seed, step)), so
 /// a resumed run draws the same masks and crops without saving generator state.
