@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "common.h"
 #include "lumamba/core/atomic_file.h"
@@ -23,6 +24,9 @@ struct PreprocessArgs {
   uint64_t seed = 42;
   bool list_presets = false;
   bool allow_failures = false;
+  std::string shard;    ///< "I/N" or "slurm"
+  bool merge = false;
+  std::string layout = "linked";
   std::vector<std::string> overrides;
 };
 
@@ -47,14 +51,20 @@ int run_preprocess(const PreprocessArgs& args) {
   preprocess::BuildOptions options;
   options.output_path = args.output;
   options.n_jobs = args.n_jobs;
+  options.layout = args.layout == "single" ? io::DatasetLayout::kSingle : io::DatasetLayout::kLinked;
+  options.merge_only = args.merge;
+  if (!args.shard.empty()) std::tie(options.shard_index, options.shard_count) = preprocess::parse_shard(args.shard);
   const auto summary = preprocess::build_window_dataset(jobs, preset, options);
   const auto json = preprocess::summary_to_json(summary);
   fmt::print("{}\n", json);
   for (const auto& [file, reason] : summary.failures) log::warn("failed: {}", reason);
+  const bool shard = summary.shard_count > 1;
   log::info("{} windows from {} recording(s) ({} reused from {}.parts), {} failed -> {}", summary.n_windows,
             summary.n_processed + summary.n_reused, summary.n_reused, args.output, summary.failures.size(),
-            summary.n_windows > 0 ? args.output : "(nothing written)");
-  if (summary.n_windows == 0) return 1;
+            shard ? fmt::format("{}.parts (shard {}/{}; `preprocess --merge` assembles {})", args.output,
+                                summary.shard_index, summary.shard_count, args.output)
+                  : summary.n_windows > 0 ? args.output : "(nothing written)");
+  if (summary.n_windows == 0 && !shard) return 1;
   if (!summary.failures.empty()) {
     // A dataset silently missing recordings skews every later number: fail loudly unless asked not to.
     log::error("{} of {} recording(s) FAILED (reasons above); {} holds the other {} recording(s). Exit code 2; "
@@ -73,12 +83,20 @@ void add_preprocess(CLI::App& app, RunFn& run) {
   sub->add_option("--preset", args->preset, "tuab|tuar|tusl|tueg|generic|events (see --list-presets)");
   sub->add_option("--config", args->config_path, "preset YAML file instead of a shipped preset");
   add_data_flag(*sub, args->input, "folder of .edf/.bdf (searched recursively), one file, or a manifest CSV", "--input");
-  add_output_flag(*sub, args->output, "OUT.h5 (parts are kept in OUT.h5.parts/ for resuming)");
+  add_output_flag(*sub, args->output, "OUT.h5 (recordings are in OUT.h5.parts/, which OUT.h5 links to)");
   sub->add_option("--jobs", args->n_jobs, "recordings processed in parallel (default 1)")->check(CLI::PositiveNumber);
   sub->add_option("--seed", args->seed, "seed of the random train/val/test splits (default 42)");
   sub->add_flag("--list-presets", args->list_presets, "list the shipped presets and exit");
   sub->add_flag("--allow-failures", args->allow_failures,
                 "exit 0 when some recordings fail but others gave windows (default: exit 2)");
+  sub->add_option("--shard", args->shard,
+                  "I/N: process recordings I, I+N, I+2N, ... into OUT.h5.parts/ only (several machines build one "
+                  "dataset); slurm: I and N from SLURM_ARRAY_TASK_ID/_COUNT");
+  sub->add_flag("--merge", args->merge, "assemble OUT.h5 from the shards' parts, processing nothing");
+  sub->add_option("--layout", args->layout,
+                  "linked: OUT.h5 links to the parts, nothing stored twice (default); single: one self-contained "
+                  "file (the reference's layout, about twice the disk while the parts stay)")
+      ->check(CLI::IsMember({"linked", "single"}));
   sub->add_option("overrides", args->overrides, "preset overrides key=value (dotted: event_labels.T1=1)");
   add_common_flags(*sub, args->common);
   sub->callback([args, &run] { run = [args] { return run_preprocess(*args); }; });

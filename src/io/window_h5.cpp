@@ -275,20 +275,33 @@ void write_recording_h5(const std::string& path, const RecordingWindows& r, Stor
 }
 
 void assemble_window_h5(const std::vector<std::string>& part_paths, const std::string& out_path,
-                        const std::string& preprocess_json) {
+                        const std::string& preprocess_json, DatasetLayout layout) {
   silence_hdf5();
-  // The assembled file holds the parts' chunks as they are: about their total size. HDF5's group
-  // copy crashes when the disk fills during it, so make sure of the space first.
-  std::uint64_t part_bytes = 0;
-  for (const auto& part : part_paths) part_bytes += std::filesystem::file_size(part);
-  require_space_for(out_path, part_bytes + part_bytes / 20 + (1u << 20));
+  const bool linked = layout == DatasetLayout::kLinked;
+  if (!linked) {
+    // The assembled file holds the parts' chunks as they are: about their total size. HDF5's group
+    // copy crashes when the disk fills during it, so make sure of the space first.
+    std::uint64_t part_bytes = 0;
+    for (const auto& part : part_paths) part_bytes += std::filesystem::file_size(part);
+    require_space_for(out_path, part_bytes + part_bytes / 20 + (1u << 20));
+  }
+  const auto folder = std::filesystem::absolute(out_path).parent_path();
   const auto tmp = atomic_temp_path(out_path);
   try {
     {
       auto file = checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, tmp, "create file");
       write_root_attrs(file.get(), preprocess_json, out_path);
       for (size_t k = 0; k < part_paths.size(); ++k) {
-        copy_group(part_paths[k], file.get(), "data_group_" + std::to_string(k));
+        const auto name = "data_group_" + std::to_string(k);
+        if (linked) {
+          // Relative to the dataset's folder, where HDF5 looks for a relative link target.
+          const auto target = std::filesystem::relative(std::filesystem::absolute(part_paths[k]), folder).string();
+          check_status(H5Lcreate_external(target.c_str(), "data_group_0", file.get(), name.c_str(), H5P_DEFAULT,
+                                          H5P_DEFAULT),
+                       out_path, "link " + target);
+        } else {
+          copy_group(part_paths[k], file.get(), name);
+        }
       }
       check_status(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), out_path, "flush");
       check_status(file.close(), out_path, "close");
@@ -356,7 +369,11 @@ WindowH5Reader WindowH5Reader::open(const std::string& path) {
   state->path = path;
   LUMAMBA_CHECK_INPUT(std::filesystem::is_regular_file(path), "{}: no such file", path);
   LUMAMBA_CHECK_INPUT(H5Fis_hdf5(path.c_str()) > 0, "{}: not an HDF5 file", path);
-  state->file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path, "open file");
+  // A linked dataset (DatasetLayout::kLinked) reaches each recording through an external link: keep
+  // the part files open between reads instead of reopening one per batch.
+  auto access = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, path, "file access properties");
+  check_status(H5Pset_elink_file_cache_size(access.get(), 1024), path, "external link cache");
+  state->file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()), H5Fclose, path, "open file");
   const hid_t file = state->file.get();
   if (has_attr(file, "preprocess")) state->preprocess_json = read_strings_attr(file, "preprocess", path).at(0);
   for (const auto& name : list_groups(file, path)) {

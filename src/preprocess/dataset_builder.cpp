@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -478,31 +479,49 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
                                   const BuildOptions& options) {
   LUMAMBA_CHECK_INPUT(!options.output_path.empty(), "preprocess: --output is required");
   LUMAMBA_CHECK_INPUT(options.n_jobs >= 1, "invalid value for 'jobs': got {}; must be >= 1", options.n_jobs);
+  LUMAMBA_CHECK_INPUT(options.shard_count >= 1 && options.shard_index >= 0 && options.shard_index < options.shard_count,
+                      "preprocess: shard {}/{} is not a shard (0 <= I < N)", options.shard_index, options.shard_count);
+  LUMAMBA_CHECK_INPUT(!(options.merge_only && options.shard_count > 1), "preprocess: --merge assembles all shards' "
+                      "parts; give it without --shard");
+  const bool sharded = options.shard_count > 1;
   const fs::path parts_dir = options.output_path + ".parts";
   // The parts folder is the run's workspace: one preprocess per output; the lock also clears what
-  // a killed run left (stale parts' temporaries here, the assembled file's next to OUT.h5).
-  const OutputLock lock(parts_dir.string());
+  // a killed run left (stale parts' temporaries here, the assembled file's next to OUT.h5). Shards
+  // of one output run together, each under its own lock, and leave that clearing to the merge.
+  fs::create_directories(parts_dir);
+  const OutputLock lock(sharded ? (parts_dir / "shards" / fmt::format("{}-of-{}", options.shard_index,
+                                                                      options.shard_count)).string()
+                                : parts_dir.string());
   const fs::path output_folder = fs::path(options.output_path).parent_path();
-  remove_atomic_temporaries(output_folder.empty() ? "." : output_folder.string(),
-                            fs::path(options.output_path).filename().string());
+  if (!sharded) {
+    remove_atomic_temporaries(output_folder.empty() ? "." : output_folder.string(),
+                              fs::path(options.output_path).filename().string());
+  }
+  std::vector<size_t> mine;  // indices into jobs: this shard's recordings
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (static_cast<int>(i % static_cast<size_t>(options.shard_count)) == options.shard_index) mine.push_back(i);
+  }
   const std::string preset_json = preset_to_json(preset);
   const auto storage = preset.storage_dtype == "float16" ? io::StorageDType::kFloat16 : io::StorageDType::kFloat32;
 
   BuildSummary summary;
-  summary.n_recordings = static_cast<int64_t>(jobs.size());
+  summary.n_recordings = static_cast<int64_t>(mine.size());
+  summary.shard_index = options.shard_index;
+  summary.shard_count = options.shard_count;
   std::vector<std::string> part_paths(jobs.size());
   std::vector<char> has_part(jobs.size(), 0);
   std::mutex mutex;
   std::string fatal;  // a DiskFullError of any worker
-  Progress progress("files", static_cast<int64_t>(jobs.size()));
+  Progress progress("files", static_cast<int64_t>(mine.size()));
   std::atomic<size_t> next{0};
   // With several jobs each recording runs single-threaded; with one job the channels run in parallel.
   const int threads_per_job = options.n_jobs > 1 ? 1 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   auto worker = [&] {
     while (true) {
-      const size_t i = next.fetch_add(1);
-      if (i >= jobs.size()) return;
+      const size_t k = next.fetch_add(1);
+      if (k >= mine.size()) return;
+      const size_t i = mine[k];
       const auto& job = jobs[i];
       const auto part = (parts_dir / part_name(job.path)).string();
       const auto key_path = part + ".key.json";
@@ -533,6 +552,13 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
           reused = false;  // unreadable part (e.g. from an older format): redo it
         }
       }
+      if (!reused && options.merge_only) {
+        std::lock_guard<std::mutex> lock(mutex);
+        summary.not_in_parts.emplace_back(job.path, stale.empty() ? "no part (failed, no windows or not processed)"
+                                                                  : "part made with other settings: " + stale);
+        if (options.show_progress) progress.advance(1);
+        continue;
+      }
       if (!reused) {
         try {
           auto windows = process_recording(job, preset, threads_per_job, &recording_s);
@@ -548,7 +574,7 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
           // Not this recording's fault: stop every worker and fail the run (the parts done so far stay).
           std::lock_guard<std::mutex> lock(mutex);
           if (fatal.empty()) fatal = e.what();
-          next = jobs.size();
+          next = mine.size();
           return;
         } catch (const InputError& e) {
           failure = e.what();
@@ -594,9 +620,46 @@ BuildSummary build_window_dataset(const std::vector<RecordingJob>& jobs, const P
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (has_part[i]) ordered.push_back(part_paths[i]);
   }
-  if (!ordered.empty()) io::assemble_window_h5(ordered, options.output_path, preset_json);
+  if (!summary.not_in_parts.empty()) {
+    log::warn("--merge: {} of {} recordings have no current part and are not in {} (first: {}: {})",
+              summary.not_in_parts.size(), jobs.size(), options.output_path, summary.not_in_parts[0].first,
+              summary.not_in_parts[0].second);
+  }
+  if (!ordered.empty() && !sharded) io::assemble_window_h5(ordered, options.output_path, preset_json, options.layout);
   summary.wall_s = progress.elapsed_s();
   return summary;
+}
+
+std::pair<int, int> parse_shard(const std::string& text) {
+  const auto as_int = [](const std::string& value, const std::string& what) {
+    size_t used = 0;
+    int x = -1;
+    try {
+      x = std::stoi(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    LUMAMBA_CHECK_INPUT(!value.empty() && used == value.size(), "--shard: {} '{}' is not an integer", what, value);
+    return x;
+  };
+  int index = 0, count = 1;
+  if (text == "slurm") {
+    const char* id = std::getenv("SLURM_ARRAY_TASK_ID");
+    const char* n = std::getenv("SLURM_ARRAY_TASK_COUNT");
+    LUMAMBA_CHECK_INPUT(id != nullptr && n != nullptr, "--shard slurm: SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT "
+                        "are not set (run it in a Slurm job array, sbatch --array=0-N)");
+    const char* first = std::getenv("SLURM_ARRAY_TASK_MIN");
+    index = as_int(id, "SLURM_ARRAY_TASK_ID") - (first != nullptr ? as_int(first, "SLURM_ARRAY_TASK_MIN") : 0);
+    count = as_int(n, "SLURM_ARRAY_TASK_COUNT");
+  } else {
+    const auto slash = text.find('/');
+    LUMAMBA_CHECK_INPUT(slash != std::string::npos, "--shard must be I/N (e.g. 0/4) or slurm, got '{}'", text);
+    index = as_int(text.substr(0, slash), "I");
+    count = as_int(text.substr(slash + 1), "N");
+  }
+  LUMAMBA_CHECK_INPUT(count >= 1 && index >= 0 && index < count, "--shard {}: needs 0 <= I < N, got I = {}, N = {}",
+                      text, index, count);
+  return {index, count};
 }
 
 std::string summary_to_json(const BuildSummary& s) {
@@ -606,7 +669,7 @@ std::string summary_to_json(const BuildSummary& s) {
   for (const auto& [file, reason] : s.redone_stale) redone.push_back({{"file", file}, {"reason", reason}});
   nlohmann::json without = nlohmann::json::array();
   for (const auto& [file, length_s] : s.without_windows) without.push_back({{"file", file}, {"recording_s", length_s}});
-  const nlohmann::json j = {{"recordings", s.n_recordings},
+  nlohmann::json j = {{"recordings", s.n_recordings},
                             {"processed", s.n_processed},
                             {"reused_from_parts", s.n_reused},
                             {"redone_stale_parts", redone},
@@ -618,6 +681,12 @@ std::string summary_to_json(const BuildSummary& s) {
                             {"eeg_seconds_in_windows", s.eeg_seconds},
                             {"wall_s", s.wall_s},
                             {"failures", failures}};
+  if (s.shard_count > 1) j["shard"] = fmt::format("{}/{}", s.shard_index, s.shard_count);
+  if (!s.not_in_parts.empty()) {
+    nlohmann::json missing = nlohmann::json::array();
+    for (const auto& [file, why] : s.not_in_parts) missing.push_back({{"file", file}, {"reason", why}});
+    j["not_in_parts"] = missing;
+  }
   return j.dump(2);
 }
 

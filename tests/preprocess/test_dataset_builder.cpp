@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -124,6 +125,92 @@ TEST(DatasetBuilder, BadFilesAreReportedAndTheRunContinues) {
   EXPECT_EQ(again.n_windows, 12);
   EXPECT_EQ(io::WindowH5Reader::open(options.output_path).read_signal(0, 0, 12), reader.read_signal(0, 0, 12));
   fs::remove_all(dir);
+}
+
+// Several machines build one dataset: shards 0/3, 1/3, 2/3 write parts only, --merge assembles them
+// without processing; the result equals a one-machine run. The default (linked) OUT.h5 holds links
+// to the parts, not copies, and still reads after its folder moves; the single layout is
+// self-contained.
+TEST(DatasetBuilder, ShardsThenMergeEqualOneRunAndLinkedDatasetsDoNotCopy) {
+  const auto dir = fresh_scratch_dir("build_shards");
+  fs::create_directories(dir / "edf");
+  for (const char* name : {"a", "b", "c", "d"}) fs::copy_file(kData + "/edf/S001R01.edf", dir / "edf" / (std::string(name) + ".edf"));
+  fs::copy_file(kData + "/edf/aaaaaool_s001_t000.edf", dir / "edf" / "short.edf");  // no windows
+  PreprocessPreset preset;
+  preset.montage = "unipolar";
+  preset.channels = {"C3", "CZ", "C4"};
+  preset.labels = "none";
+  const auto jobs = discover_recordings((dir / "edf").string(), preset);
+  ASSERT_EQ(jobs.size(), 5u);
+  BuildOptions options;
+  options.show_progress = false;
+  options.output_path = (dir / "one.h5").string();
+  options.layout = io::DatasetLayout::kSingle;
+  const auto one = build_window_dataset(jobs, preset, options);
+  EXPECT_EQ(one.n_windows, 48);
+
+  options.output_path = (dir / "sharded" / "out.h5").string();
+  options.layout = io::DatasetLayout::kLinked;
+  int64_t processed = 0;
+  for (int i = 0; i < 3; ++i) {
+    options.shard_index = i;
+    options.shard_count = 3;
+    const auto shard = build_window_dataset(jobs, preset, options);
+    EXPECT_EQ(shard.n_recordings, i < 2 ? 2 : 1);  // recordings i, i+3
+    processed += shard.n_processed;
+    EXPECT_FALSE(fs::exists(options.output_path));  // a shard writes parts only
+  }
+  EXPECT_EQ(processed, 5);
+  options.shard_index = 0;
+  options.shard_count = 1;
+  options.merge_only = true;
+  const auto merged = build_window_dataset(jobs, preset, options);
+  EXPECT_EQ(merged.n_processed, 0);
+  EXPECT_EQ(merged.n_reused, 4);
+  ASSERT_EQ(merged.not_in_parts.size(), 1u);  // the short recording has no part
+  EXPECT_NE(merged.not_in_parts[0].first.find("short.edf"), std::string::npos);
+  EXPECT_EQ(merged.n_windows, 48);
+  // Linked: a few kB, not the parts' size again.
+  std::uintmax_t parts_bytes = 0;
+  for (const auto& e : fs::directory_iterator(dir / "sharded" / "out.h5.parts")) {
+    if (e.is_regular_file() && e.path().extension() == ".h5") parts_bytes += e.file_size();
+  }
+  EXPECT_LT(fs::file_size(options.output_path), parts_bytes / 20);
+  // The same windows as the one-machine run, also after the folder moved.
+  fs::rename(dir / "sharded", dir / "moved");
+  auto a = io::WindowH5Reader::open((dir / "one.h5").string());
+  auto b = io::WindowH5Reader::open((dir / "moved" / "out.h5").string());
+  ASSERT_EQ(a.groups().size(), 4u);
+  ASSERT_EQ(b.groups().size(), 4u);
+  for (size_t g = 0; g < 4; ++g) {
+    EXPECT_EQ(a.groups()[g].source_file, b.groups()[g].source_file);
+    EXPECT_EQ(a.read_signal(g, 0, 12), b.read_signal(g, 0, 12)) << g;
+  }
+  // The single layout does not need its parts.
+  fs::remove_all(dir / "one.h5.parts");
+  EXPECT_EQ(io::WindowH5Reader::open((dir / "one.h5").string()).read_signal(3, 0, 12), a.read_signal(3, 0, 12));
+  fs::remove_all(dir);
+}
+
+TEST(DatasetBuilder, ShardSpecifications) {
+  EXPECT_EQ(parse_shard("0/4"), std::make_pair(0, 4));
+  EXPECT_EQ(parse_shard("3/4"), std::make_pair(3, 4));
+  for (const char* bad : {"4/4", "-1/4", "1", "a/b", "1/0"}) {
+    try {
+      parse_shard(bad);
+      ADD_FAILURE() << bad;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("--shard"), std::string::npos) << e.what();
+    }
+  }
+  setenv("SLURM_ARRAY_TASK_ID", "7", 1);
+  setenv("SLURM_ARRAY_TASK_MIN", "5", 1);
+  setenv("SLURM_ARRAY_TASK_COUNT", "4", 1);
+  EXPECT_EQ(parse_shard("slurm"), std::make_pair(2, 4));
+  unsetenv("SLURM_ARRAY_TASK_ID");
+  unsetenv("SLURM_ARRAY_TASK_MIN");
+  unsetenv("SLURM_ARRAY_TASK_COUNT");
+  EXPECT_THROW(parse_shard("slurm"), InputError);
 }
 
 TEST(DatasetBuilder, ManifestAndTuabFolderLabels) {

@@ -44,10 +44,16 @@ enum class StorageDType { kFloat32, kFloat16 };
 void write_recording_h5(const std::string& path, const RecordingWindows& recording, StorageDType storage,
                         const std::string& preprocess_json, int gzip_level = 0);
 
-/// Copies the groups of single-recording part files, in the given order, into `out_path` as
-/// data_group_0..n-1 with the root attributes; atomic.
+/// How an assembled dataset holds its recordings. kLinked: `out_path` holds an HDF5 external link
+/// per recording to its part file (paths relative to `out_path`'s folder), so the parts are the
+/// data and nothing is stored twice; the parts must stay beside it (move the folder as a whole).
+/// kSingle: the groups are copied into one self-contained file (the reference's layout).
+enum class DatasetLayout { kLinked, kSingle };
+
+/// The groups of single-recording part files, in the given order, as data_group_0..n-1 of
+/// `out_path` with the root attributes; atomic.
 void assemble_window_h5(const std::vector<std::string>& part_paths, const std::string& out_path,
-                        const std::string& preprocess_json);
+                        const std::string& preprocess_json, DatasetLayout layout = DatasetLayout::kLinked);
 
 /// What a group holds (without reading X).
 struct WindowGroupInfo {

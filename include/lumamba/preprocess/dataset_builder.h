@@ -65,7 +65,20 @@ struct BuildOptions {
   std::string output_path;  ///< OUT.h5; parts go to OUT.h5.parts/
   int n_jobs = 1;           ///< recordings processed in parallel
   bool show_progress = true;
+  /// How OUT.h5 holds the recordings: links to the parts (default: nothing stored twice) or copies.
+  io::DatasetLayout layout = io::DatasetLayout::kLinked;
+  /// Shard `shard_index` of `shard_count` (several machines build one dataset): only the recordings
+  /// whose index in `jobs` is shard_index mod shard_count, written to OUT.h5.parts/, and no OUT.h5.
+  /// Shards of one output may run at the same time (each locks its own OUT.h5.parts/shards/I-of-N).
+  int shard_index = 0, shard_count = 1;
+  /// Assemble OUT.h5 from the parts the shards made, processing nothing: recordings without a
+  /// current part (failed, without windows, not processed, or made with other settings) are listed.
+  bool merge_only = false;
 };
+
+/// "I/N" (0 <= I < N) as a shard, or "slurm": SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN of
+/// SLURM_ARRAY_TASK_COUNT. InputError names the value or the variable.
+std::pair<int, int> parse_shard(const std::string& text);
 
 struct BuildSummary {
   int64_t n_recordings = 0, n_processed = 0, n_reused = 0, n_without_windows = 0;
@@ -79,6 +92,9 @@ struct BuildSummary {
   /// Parts of an earlier run that no longer matched their recording (source file, label, split,
   /// subject, preset or part format changed) and were redone: (file, what changed).
   std::vector<std::pair<std::string, std::string>> redone_stale;
+  /// --merge: recordings without a current part (file, why).
+  std::vector<std::pair<std::string, std::string>> not_in_parts;
+  int shard_index = 0, shard_count = 1;
 };
 
 /// The label source a preset's `labels: manifest` means for `input`: a folder or a recording file
