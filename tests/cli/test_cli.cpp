@@ -352,8 +352,8 @@ std::string read_text(const std::filesystem::path& path) {
 
 // A full disk while preprocessing (RLIMIT_FSIZE through bash's `ulimit -f`, KiB): exit 1 with
 // "disk full: PATH", no crash (HDF5 used to segfault), no temporary left, and never counted as bad
-// recordings. 2,700 KiB fails on the first part written, 6,000 KiB on the assembled file; a rerun
-// without the limit then finishes, reusing the parts that were complete.
+// recordings. 2,700 KiB fails on the first part written, 6,000 KiB on the assembled single-layout
+// file; a rerun without the limit then finishes, reusing the parts that were complete.
 TEST(CliPreprocess, FullDiskIsExitOneNamingThePath) {
   const auto dir = fresh_scratch_dir("cli_full_disk");
   const std::string input = std::string(LUMAMBA_SOURCE_DIR) + "/data/eegmmidb_S001";
@@ -361,8 +361,9 @@ TEST(CliPreprocess, FullDiskIsExitOneNamingThePath) {
     SCOPED_TRACE(kib);
     const auto out = dir / ("limit_" + std::to_string(kib));
     std::filesystem::create_directories(out);
-    const std::string preprocess = std::string(LUMAMBA_CLI_PATH) + " preprocess --preset events --input " + input +
-                                   " --output " + (out / "w.h5").string();
+    // --layout single: the assembled file copies the parts, so at 6000 KiB the parts fit and it does not.
+    const std::string preprocess = std::string(LUMAMBA_CLI_PATH) + " preprocess --preset events --layout single --input " +
+                                   input + " --output " + (out / "w.h5").string();
     const std::string limited = "bash -c 'ulimit -f " + std::to_string(kib) + "; trap \"\" XFSZ; " + preprocess +
                                 "' > /dev/null 2> " + (out / "err.txt").string();
     const int status = std::system(limited.c_str());
@@ -380,6 +381,15 @@ TEST(CliPreprocess, FullDiskIsExitOneNamingThePath) {
     EXPECT_EQ(summary["failed"], 0);
     EXPECT_EQ(summary["reused_from_parts"].get<int>() > 0, kib == 6000) << summary.dump();
   }
+  // The default (linked) OUT.h5 holds links to the parts, not copies: under the same per-file limit
+  // it is written, a few kB.
+  const auto linked = dir / "linked";
+  std::filesystem::create_directories(linked);
+  const std::string limited = "bash -c 'ulimit -f 6000; trap \"\" XFSZ; " + std::string(LUMAMBA_CLI_PATH) +
+                              " preprocess --preset events --input " + input + " --output " + (linked / "w.h5").string() +
+                              "' > /dev/null 2> /dev/null";
+  EXPECT_EQ(std::system(limited.c_str()), 0);
+  EXPECT_LT(std::filesystem::file_size(linked / "w.h5"), 64u << 10);
   std::filesystem::remove_all(dir);
 }
 
