@@ -214,6 +214,43 @@ TEST(TrainingGroup, SumOverRanksBackwardSumsTheGradients) {
   }
 }
 
+// Every parameter's gradient (zeros for a parameter the loss does not use).
+std::vector<torch::Tensor> gradients_of(const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : parameters) grads.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+  return grads;
+}
+
+// Each rank's gradients against one process's, within 1e-12 of the largest gradient entry: some
+// tensors' gradients are zero up to rounding (a bias followed by a normalisation), where a
+// per-tensor ratio would compare noise with noise.
+void expect_same_gradients(const std::vector<torch::Tensor>& expected,
+                           const std::map<int64_t, std::vector<torch::Tensor>>& rank_grads) {
+  double largest = 0;
+  for (const auto& g : expected) largest = std::max(largest, g.abs().max().item<double>());
+  ASSERT_GT(largest, 0);
+  for (const auto& [rank, grads] : rank_grads) {
+    ASSERT_EQ(grads.size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_LE((expected[i] - grads[i]).abs().max().item<double>(), 1e-12 * largest)
+          << "rank " << rank << ", parameter " << i << " " << expected[i].sizes();
+    }
+  }
+}
+
+// (B, C, 3) electrode positions of `names` in metres, float64, the same for every window.
+torch::Tensor locations_of(const std::vector<std::string>& names, int64_t b) {
+  const auto c = static_cast<int64_t>(names.size());
+  auto loc = torch::empty({c, 3}, torch::kFloat64);
+  const auto pos = io::channel_positions(names);
+  for (int64_t i = 0; i < c; ++i) {
+    loc[i][0] = pos[static_cast<size_t>(i)].x_m;
+    loc[i][1] = pos[static_cast<size_t>(i)].y_m;
+    loc[i][2] = pos[static_cast<size_t>(i)].z_m;
+  }
+  return loc.unsqueeze(0).expand({b, c, 3}).contiguous();
+}
+
 // One training step's gradients, the way fine-tuning computes them: class-weighted cross-entropy
 // over a batch of 16 (unbalanced labels), head_norm=batch; no dropout or location jitter, whose
 // draws differ between ranks (as in PyTorch DDP).
@@ -235,15 +272,7 @@ TEST(DataParallel, TwoRanksOfEightGiveTheGradientsOfOneProcessOfSixteen) {
   reference->train();
   const int64_t b = 16, c = 4, t = 160;
   const auto signal = torch::randn({b, c, t}, torch::kFloat64);
-  const auto names = std::vector<std::string>{"FP1", "FP2", "O1", "O2"};
-  auto loc = torch::empty({c, 3}, torch::kFloat64);
-  const auto pos = io::channel_positions(names);
-  for (int64_t i = 0; i < c; ++i) {
-    loc[i][0] = pos[static_cast<size_t>(i)].x_m;
-    loc[i][1] = pos[static_cast<size_t>(i)].y_m;
-    loc[i][2] = pos[static_cast<size_t>(i)].z_m;
-  }
-  const auto locations = loc.unsqueeze(0).expand({b, c, 3}).contiguous();
+  const auto locations = locations_of({"FP1", "FP2", "O1", "O2"}, b);
   const auto labels = torch::tensor({0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0}, torch::kLong);
   const auto weights = torch::tensor({0.3, 1.7}, torch::kFloat64);
   const auto mask = torch::zeros({b, c, t}, torch::kBool);
@@ -267,28 +296,11 @@ TEST(DataParallel, TwoRanksOfEightGiveTheGradientsOfOneProcessOfSixteen) {
     const double factor = w.narrow(0, share.first, share.count).sum().item<double>() / w.sum().item<double>();
     (loss_of(copy, share.first, share.count) * factor).backward();
     train::all_reduce_gradients(g, copy->parameters());
-    std::vector<torch::Tensor> grads;
-    for (const auto& p : copy->parameters()) grads.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor());
+    const auto grads = gradients_of(copy->parameters());
     std::lock_guard<std::mutex> lock(mutex);
     rank_grads[g.rank()] = grads;
   });
-  // Relative to the largest gradient entry: some tensors' gradients are zero up to rounding (a
-  // bias followed by a normalisation), where a per-tensor ratio would compare noise with noise.
-  const auto params = reference->parameters();
-  double largest = 0;
-  for (const auto& p : params) {
-    if (p.grad().defined()) largest = std::max(largest, p.grad().abs().max().item<double>());
-  }
-  ASSERT_GT(largest, 0);
-  for (int64_t r = 0; r < 2; ++r) {
-    ASSERT_EQ(rank_grads[r].size(), params.size());
-    for (size_t i = 0; i < params.size(); ++i) {
-      ASSERT_EQ(params[i].grad().defined(), rank_grads[r][i].defined()) << "parameter " << i;
-      if (!params[i].grad().defined()) continue;  // unused by a classifier forward (mask token, ...)
-      EXPECT_LE((params[i].grad() - rank_grads[r][i]).abs().max().item<double>(), 1e-12 * largest)
-          << "rank " << r << ", parameter " << i << " " << params[i].sizes();
-    }
-  }
+  expect_same_gradients(gradients_of(reference->parameters()), rank_grads);
 }
 
 // Pretraining: for each objective, 2 ranks × 8 windows give the gradients of 1 process × 16
@@ -341,25 +353,11 @@ TEST(DataParallel, PretrainingGradientsOfTwoRanksEqualOneProcessForEveryObjectiv
                                    step, options, generator, share)
           .total.backward();
       train::all_reduce_gradients(g, copy->parameters());
-      std::vector<torch::Tensor> grads;
-      // A parameter the objective does not use (the mask token in lejepa mode) has no gradient.
-      for (const auto& p : copy->parameters()) grads.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+      const auto grads = gradients_of(copy->parameters());  // the mask token has none in lejepa mode
       std::lock_guard<std::mutex> lock(mutex);
       rank_grads[g.rank()] = grads;
     });
-    const auto params = reference->parameters();
-    double largest = 0;
-    for (const auto& p : params) {
-      if (p.grad().defined()) largest = std::max(largest, p.grad().abs().max().item<double>());
-    }
-    ASSERT_GT(largest, 0);
-    for (int64_t r = 0; r < 2; ++r) {
-      for (size_t i = 0; i < params.size(); ++i) {
-        const auto expected = params[i].grad().defined() ? params[i].grad() : torch::zeros_like(params[i]);
-        EXPECT_LE((expected - rank_grads[r][i]).abs().max().item<double>(), 1e-12 * largest)
-            << "rank " << r << ", parameter " << i << " " << params[i].sizes();
-      }
-    }
+    expect_same_gradients(gradients_of(reference->parameters()), rank_grads);
   }
 }
 
@@ -421,8 +419,53 @@ std::vector<std::pair<std::string, torch::Tensor>> weights_of(const std::string&
   return out;
 }
 
-// Per parameter, the elements whose gradient is zero up to rounding (below 1e-9 of the largest
-// gradient entry) for a batch of random windows in float64, training mode.
+// Per parameter of a module after a backward pass, the elements whose gradient is zero up to
+// rounding (below 1e-9 of the largest gradient entry; all of a parameter without a gradient).
+std::map<std::string, torch::Tensor> zero_gradient_masks(const torch::nn::Module& net) {
+  double largest = 0;
+  for (const auto& p : net.parameters()) {
+    if (p.grad().defined()) largest = std::max(largest, p.grad().abs().max().item<double>());
+  }
+  std::map<std::string, torch::Tensor> zero;
+  for (const auto& p : net.named_parameters()) {
+    zero[p.key()] = p.value().grad().defined() ? p.value().grad().abs() < 1e-9 * largest
+                                               : torch::ones(p.value().sizes(), torch::kBool);
+  }
+  return zero;
+}
+
+// Weights of two checkpoints within 1e-5 of the largest weight, except the elements whose gradient
+// is analytically zero (`zero_gradient`; a bias followed by a normalisation, the key part of an
+// attention's input bias): AdamW turns their rounding-noise gradients into full-size steps, and
+// they differ as much between one process on 1 and on 2 threads (measured: up to 0.85 of their
+// size). They do not change what the network computes; the callers check the validation loss.
+void expect_same_weights(const fs::path& one, const fs::path& two,
+                         const std::map<std::string, torch::Tensor>& zero_gradient) {
+  const auto a = weights_of(one.string());
+  const auto b = weights_of(two.string());
+  ASSERT_EQ(a.size(), b.size());
+  double largest = 0;
+  for (const auto& [name, t] : a) {
+    if (t.is_floating_point()) largest = std::max(largest, t.abs().max().item<double>());
+  }
+  int64_t compared = 0, skipped = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].first, b[i].first);
+    if (!a[i].second.is_floating_point()) continue;
+    auto difference = (a[i].second - b[i].second).abs();
+    const auto it = zero_gradient.find(a[i].first);
+    if (it != zero_gradient.end()) {
+      skipped += it->second.sum().item<int64_t>();
+      difference = difference.masked_fill(it->second, 0);
+    }
+    compared += difference.numel();
+    EXPECT_LE(difference.max().item<double>(), 1e-5 * largest) << a[i].first;
+  }
+  EXPECT_LT(skipped, compared / 20);  // the exclusion stays a small part of the network
+}
+
+// The zero-gradient elements of a classifier checkpoint for a batch of random windows in float64,
+// training mode.
 std::map<std::string, torch::Tensor> zero_gradient_elements(const std::string& checkpoint) {
   auto loaded = eval::load_model({checkpoint});
   auto& net = loaded.net;
@@ -430,26 +473,10 @@ std::map<std::string, torch::Tensor> zero_gradient_elements(const std::string& c
   net->train();
   torch::manual_seed(3);
   const int64_t b = 8, c = 4;
-  auto loc = torch::empty({c, 3}, torch::kFloat64);
-  const auto pos = io::channel_positions({"FP1", "FP2", "O1", "O2"});
-  for (int64_t i = 0; i < c; ++i) {
-    loc[i][0] = pos[static_cast<size_t>(i)].x_m;
-    loc[i][1] = pos[static_cast<size_t>(i)].y_m;
-    loc[i][2] = pos[static_cast<size_t>(i)].z_m;
-  }
-  const auto out = net->forward(torch::randn({b, c, kSamples}, torch::kFloat64), loc.unsqueeze(0).expand({b, c, 3}),
+  const auto out = net->forward(torch::randn({b, c, kSamples}, torch::kFloat64), locations_of({"FP1", "FP2", "O1", "O2"}, b),
                                 torch::zeros({b, c, kSamples}, torch::kBool));
   torch::nn::functional::cross_entropy(out.logits, torch::tensor({0, 1, 0, 1, 0, 0, 1, 0}, torch::kLong)).backward();
-  double largest = 0;
-  for (const auto& p : net->parameters()) {
-    if (p.grad().defined()) largest = std::max(largest, p.grad().abs().max().item<double>());
-  }
-  std::map<std::string, torch::Tensor> zero;
-  for (const auto& p : net->named_parameters()) {
-    zero[p.key()] = p.value().grad().defined() ? p.value().grad().abs() < 1e-9 * largest
-                                               : torch::ones(p.value().sizes(), torch::kBool);
-  }
-  return zero;
+  return zero_gradient_masks(*net);
 }
 
 // 24 + 16 training windows in batches of 8 (groups of 4 and 6 channels): 5 steps per epoch, 20 in all.
@@ -482,35 +509,10 @@ TEST(DataParallel, TwentyFinetuningStepsOnTwoRanksGiveTheWeightsOfOneProcess) {
   EXPECT_NEAR(results[0].test.windows.auroc, one.test.windows.auroc, 1e-6);
   EXPECT_NEAR(results[0].best_val_loss, one.best_val_loss, 1e-5);
 
-  // Weights within 1e-5 of the largest weight, except the tensors whose gradient is analytically
-  // zero (a bias followed by a normalisation, the key part of an attention's input bias): Adam
-  // turns their rounding-noise gradients into full-size steps, and they differ as much between
-  // one process on 1 and on 2 threads (measured: up to 0.85 of their size). They do not change
-  // what the network computes; the validation loss above checks that.
   const auto zero_gradient = zero_gradient_elements((dir / "one/checkpoints/last.safetensors").string());
   // The three patch-embedding conv biases (each followed by a GroupNorm) at least.
   EXPECT_TRUE(zero_gradient.at("patch_embed.proj_in.0.bias").all().item<bool>());
-  const auto a = weights_of((dir / "one/checkpoints/last.safetensors").string());
-  const auto b = weights_of((dir / "two/checkpoints/last.safetensors").string());
-  ASSERT_EQ(a.size(), b.size());
-  double largest = 0;
-  for (const auto& [name, t] : a) {
-    if (t.is_floating_point()) largest = std::max(largest, t.abs().max().item<double>());
-  }
-  int64_t compared = 0, skipped = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    ASSERT_EQ(a[i].first, b[i].first);
-    if (!a[i].second.is_floating_point()) continue;
-    auto difference = (a[i].second - b[i].second).abs();
-    const auto it = zero_gradient.find(a[i].first);
-    if (it != zero_gradient.end()) {
-      skipped += it->second.sum().item<int64_t>();
-      difference = difference.masked_fill(it->second, 0);
-    }
-    compared += difference.numel();
-    EXPECT_LE(difference.max().item<double>(), 1e-5 * largest) << a[i].first;
-  }
-  EXPECT_LT(skipped, compared / 20);  // the exclusion stays a small part of the network
+  expect_same_weights(dir / "one/checkpoints/last.safetensors", dir / "two/checkpoints/last.safetensors", zero_gradient);
 }
 
 }  // namespace
@@ -565,46 +567,15 @@ TEST(DataParallel, TwentyPretrainingStepsOnTwoRanksGiveTheWeightsOfOneProcess) {
   {
     torch::manual_seed(3);
     const auto signal = torch::randn({8, 4, kSamples}, torch::kFloat64);
-    auto loc = torch::empty({4, 3}, torch::kFloat64);
-    const auto pos = io::channel_positions(c4);
-    for (int64_t i = 0; i < 4; ++i) {
-      loc[i][0] = pos[static_cast<size_t>(i)].x_m;
-      loc[i][1] = pos[static_cast<size_t>(i)].y_m;
-      loc[i][2] = pos[static_cast<size_t>(i)].z_m;
-    }
     const auto idx = io::vocabulary_indices(c4);
     auto generator = at::make_generator<at::CPUGeneratorImpl>(5);
-    train::compute_pretrain_loss(net, signal, loc.unsqueeze(0).expand({8, 4, 3}),
+    train::compute_pretrain_loss(net, signal, locations_of(c4, 8),
                                  torch::tensor(idx, torch::kLong).unsqueeze(0).expand({8, 4}), 1,
                                  train::pretrain_config(flat).objective, generator)
         .total.backward();
   }
-  double largest_grad = 0;
-  for (const auto& p : net->parameters()) {
-    if (p.grad().defined()) largest_grad = std::max(largest_grad, p.grad().abs().max().item<double>());
-  }
-  const auto a = weights_of((dir / "one/checkpoints/last.safetensors").string());
-  const auto b = weights_of((dir / "two/checkpoints/last.safetensors").string());
-  ASSERT_EQ(a.size(), b.size());
-  double largest = 0;
-  for (const auto& [name, t] : a) {
-    if (t.is_floating_point()) largest = std::max(largest, t.abs().max().item<double>());
-  }
-  const auto named = net->named_parameters();
-  int64_t compared = 0, skipped = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    ASSERT_EQ(a[i].first, b[i].first);
-    if (!a[i].second.is_floating_point()) continue;
-    auto difference = (a[i].second - b[i].second).abs();
-    if (const auto* p = named.find(a[i].first)) {
-      const auto zero = p->grad().defined() ? p->grad().abs() < 1e-9 * largest_grad : torch::ones_like(difference).to(torch::kBool);
-      skipped += zero.sum().item<int64_t>();
-      difference = difference.masked_fill(zero, 0);
-    }
-    compared += difference.numel();
-    EXPECT_LE(difference.max().item<double>(), 1e-5 * largest) << a[i].first;
-  }
-  EXPECT_LT(skipped, compared / 20);
+  expect_same_weights(dir / "one/checkpoints/last.safetensors", dir / "two/checkpoints/last.safetensors",
+                      zero_gradient_masks(*net));
 }
 
 }  // namespace
