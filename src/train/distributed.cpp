@@ -9,7 +9,11 @@
 #include <map>
 #include <mutex>
 #include <cstring>
+#include <filesystem>
 
+#include <unistd.h>
+
+#include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
 
@@ -23,6 +27,8 @@
 
 namespace lumamba::train {
 namespace {
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 int64_t parse_env_int(const EnvLookup& env, const std::string& name, int64_t lo, int64_t hi) {
   const auto v = env(name);
@@ -127,7 +133,6 @@ class GlooGroup final : public TrainingGroup {
                               first_line(e.what())));
     }
   }
-  static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
   std::chrono::milliseconds timeout_;
@@ -235,7 +240,7 @@ std::shared_ptr<TrainingGroup> TrainingGroup::connect(const LaunchEnvironment& l
     throw;
   } catch (const std::exception& e) {
     throw InputError(fmt::format("rank {} of {} ({}): rendezvous at {} failed: {}", launch.rank, launch.world_size,
-                                 launch.launcher, where, std::string(e.what()).substr(0, std::string(e.what()).find('\n'))));
+                                 launch.launcher, where, first_line(e.what())));
   }
   const std::string host = is_loopback(launch.master_addr) ? "127.0.0.1" : "";
   auto group = std::make_shared<GlooGroup>(store, launch.rank, launch.world_size, host, options.timeout);
@@ -310,6 +315,30 @@ uint64_t rank_step_seed(uint64_t seed, int64_t step, int64_t rank) {
     x ^= x >> 31;
   }
   return x;
+}
+
+std::vector<int64_t> rank_share(const std::vector<int64_t>& rows, const TrainingGroup& group) {
+  const auto share = share_of_rows(static_cast<int64_t>(rows.size()), group.rank(), group.world_size());
+  return {rows.begin() + share.first, rows.begin() + share.first + share.count};
+}
+
+FileFromMain::FileFromMain(TrainingGroup& group, const std::string& main_path, const std::string& name)
+    : path_(main_path) {
+  if (!group.distributed()) return;
+  std::string bytes = group.is_main() ? read_text_file(main_path) : std::string();
+  group.broadcast_bytes(bytes);
+  if (group.is_main()) return;
+  path_ = (std::filesystem::temp_directory_path() /
+           fmt::format("lumamba-rank{}-{}-{}", group.rank(), static_cast<long>(::getpid()), name))
+              .string();
+  write_text_file_atomic(path_, bytes);
+  temporary_ = true;
+}
+
+FileFromMain::~FileFromMain() {
+  if (!temporary_) return;
+  std::error_code ignored;
+  std::filesystem::remove(path_, ignored);
 }
 
 void all_reduce_gradients(TrainingGroup& group, const std::vector<torch::Tensor>& parameters, int64_t bucket_bytes) {

@@ -14,8 +14,6 @@
 #include <set>
 #include <sstream>
 
-#include <unistd.h>
-
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
@@ -198,12 +196,6 @@ torch::Tensor loss_of(const torch::Tensor& logits, const torch::Tensor& labels, 
       logits, labels, torch::nn::functional::CrossEntropyFuncOptions().weight(class_weights));
 }
 
-// This rank's contiguous share of `windows` (all of them in one process).
-std::vector<int64_t> rank_share(const std::vector<int64_t>& windows, const TrainingGroup& group) {
-  const auto share = share_of_rows(static_cast<int64_t>(windows.size()), group.rank(), group.world_size());
-  return {windows.begin() + share.first, windows.begin() + share.first + share.count};
-}
-
 // Class probabilities (n × K, row-major) of every window of a split; in a data-parallel job each
 // rank predicts its share and all ranks receive all rows.
 std::vector<double> predict_split(TrainingGroup& group, model::LuMamba& net, const Split& split,
@@ -379,6 +371,10 @@ class FinetuneRun {
     for (const auto& parameter : p_.net->parameters()) {
       if (parameter.requires_grad()) trainable_.push_back(parameter);
     }
+    if (class_weights_.defined()) {
+      const auto w = class_weights_.to(torch::kFloat64).contiguous();
+      class_weight_values_.assign(w.data_ptr<double>(), w.data_ptr<double>() + w.numel());
+    }
   }
 
   void run(TrainingProgress& progress, FinetuneResult& result) {
@@ -514,13 +510,13 @@ class FinetuneRun {
   // This rank's part of the global batch's loss: its share of the (class-weighted) windows, so
   // that the per-rank weighted means, scaled and summed over ranks, are the global weighted mean.
   double share_of_loss(const std::vector<int64_t>& mine, const std::vector<int64_t>& global) const {
-    if (c_.task.target == "multilabel" || !class_weights_.defined()) {
+    if (c_.task.target == "multilabel" || class_weight_values_.empty()) {
       return static_cast<double>(mine.size()) / static_cast<double>(global.size());
     }
     const auto& labels = splits_.train_ds.class_labels();
     const auto weight_sum = [&](const std::vector<int64_t>& windows) {
       double sum = 0;
-      for (const int64_t w : windows) sum += class_weights_[labels[static_cast<size_t>(w)]].item<double>();
+      for (const int64_t w : windows) sum += class_weight_values_[static_cast<size_t>(labels[static_cast<size_t>(w)])];
       return sum;
     };
     return weight_sum(mine) / weight_sum(global);
@@ -530,6 +526,7 @@ class FinetuneRun {
   const Splits& splits_;
   const TrainingParts& p_;
   const torch::Tensor class_weights_;
+  std::vector<double> class_weight_values_;  // class_weights_ for share_of_loss, read once
   TrainingGroup& group_;
   std::vector<torch::Tensor> trainable_;
 };
@@ -539,21 +536,11 @@ class FinetuneRun {
 // and every rank predicts its share of the test windows; rank 0 writes the files.
 eval::EvaluationReport test_best_checkpoint(const FinetuneConfig& c, const Splits& splits, model::LuMamba& net,
                                             const RunFolder& folder, TrainingGroup& group) {
-  std::string path = folder.best_path;
-  if (group.distributed()) {
-    std::string bytes = group.is_main() ? read_text_file(folder.best_path) : std::string();
-    group.broadcast_bytes(bytes);
-    if (!group.is_main()) {
-      path = (fs::temp_directory_path() / fmt::format("lumamba-rank{}-{}-best.safetensors", group.rank(),
-                                                      static_cast<long>(::getpid()))).string();
-      write_text_file_atomic(path, bytes);
-    }
-  }
   {
-    const auto file = io::SafetensorsFile::open(path);
+    const FileFromMain best(group, folder.best_path, "best.safetensors");
+    const auto file = io::SafetensorsFile::open(best.path());
     model::load_state_dict(*net, {&file});
   }
-  if (path != folder.best_path) fs::remove(path);
   net->eval();
   const auto probs = predict_split(group, net, splits.test, c.task, c.eval_batch_size, true);
   auto report = eval::evaluate_predictions(*splits.test.dataset, splits.test.windows, probs, c.task.n_classes);

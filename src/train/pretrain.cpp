@@ -350,10 +350,7 @@ class PretrainRun {
       if (plan.size() > left) plan.resize(left);
       // Every batch is full (drop_last): this rank's rows are the same share of each.
       const auto share = share_of_rows(c_.batch_size, group_.rank(), group_.world_size());
-      for (auto& batch_windows : plan) {
-        batch_windows = std::vector<int64_t>(batch_windows.begin() + share.first,
-                                             batch_windows.begin() + share.first + share.count);
-      }
+      for (auto& batch_windows : plan) batch_windows = rank_share(batch_windows, group_);
       data::BackgroundLoader loader(d_.train_ds, std::move(plan));
       data::Batch batch;
       auto t0 = std::chrono::steady_clock::now();

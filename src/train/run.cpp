@@ -90,20 +90,14 @@ void CheckpointKeeper::save(const TrainingProgress& progress, bool improved, dou
 
 void CheckpointKeeper::share_from_main(TrainingGroup& group, TrainingProgress& progress) const {
   if (!group.distributed()) return;
-  // Through a private temporary file: the training state's reader and writer take paths.
-  const auto tmp = fs::temp_directory_path() /
-                   fmt::format("lumamba-rank{}-{}-state.pt", group.rank(), static_cast<long>(::getpid()));
-  std::string bytes;
-  if (group.is_main()) {
-    save_training_state(tmp.string(), module_, optimizer_, progress);
-    bytes = read_text_file(tmp.string());
+  // Through files: the training state's reader and writer take paths.
+  const auto written = fs::temp_directory_path() / fmt::format("lumamba-{}-state.pt", static_cast<long>(::getpid()));
+  if (group.is_main()) save_training_state(written.string(), module_, optimizer_, progress);
+  {
+    const FileFromMain state(group, written.string(), "state.pt");
+    if (!group.is_main()) progress = load_training_state(state.path(), module_, optimizer_);
   }
-  group.broadcast_bytes(bytes);
-  if (!group.is_main()) {
-    write_text_file_atomic(tmp.string(), bytes);
-    progress = load_training_state(tmp.string(), module_, optimizer_);
-  }
-  fs::remove(tmp);
+  if (group.is_main()) fs::remove(written);
 }
 
 std::map<std::string, MetricSummary> summarise_over_runs(const std::map<std::string, std::vector<double>>& values) {

@@ -98,6 +98,24 @@ struct RowShare {
   int64_t first = 0, count = 0;
 };
 RowShare share_of_rows(int64_t batch_size, int64_t rank, int64_t world_size);
+/// This rank's share (share_of_rows) of `rows`: all of them in one process.
+std::vector<int64_t> rank_share(const std::vector<int64_t>& rows, const TrainingGroup& group);
+
+/// A file that rank 0 has, readable on every rank: rank 0 reads `main_path` itself; the other
+/// ranks get its bytes and a private temporary copy (they need not see rank 0's disk), removed
+/// with this object. `name` names the copy ("best.safetensors"). Every rank must construct it.
+class FileFromMain {
+ public:
+  FileFromMain(TrainingGroup& group, const std::string& main_path, const std::string& name);
+  ~FileFromMain();
+  FileFromMain(const FileFromMain&) = delete;
+  FileFromMain& operator=(const FileFromMain&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  bool temporary_ = false;
+};
 
 /// The seed of rank `rank`'s generator at optimiser step `step` of a data-parallel job (a mix of
 /// the three, so that ranks draw different numbers and a resumed job draws the same ones).
