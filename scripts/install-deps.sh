@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   libedf-dev              # EDF/EDF+/BDF reading (EDFlib)
   libhdf5-dev             # window datasets
+  libtinyxml2-dev         # BrainVision .bvef electrode-position files (XML)
   libgloo-dev             # headers of LibTorch's Gloo process group (multi-process training)
   openmpi-bin             # mpirun: one of the launchers of multi-process training (and its tests)
 )

@@ -1,9 +1,8 @@
-// Channel knowledge (see lumamba/io/channels.h): parses the three embedded tables once and answers
-// position / vocabulary / montage look-ups.
+// Channel knowledge (see lumamba/io/channels.h): parses the embedded vocabulary and TCP tables once
+// and answers position (through lumamba/io/electrode_positions.h) / vocabulary / montage look-ups.
 //
-// Tables (data/, embedded by cmake/embed_file.cmake as lumamba::tables::k*Tsv): electrodes =
-// data/electrodes/standard_1005_mne_head.tsv, vocabulary = data/channels/channel_vocabulary.tsv,
-// montage = data/montages/tcp22.tsv. They are ours, so a malformed row is an InternalError; a name
+// Tables (data/, embedded by cmake/embed_file.cmake as lumamba::tables::k*Tsv): vocabulary =
+// data/channels/channel_vocabulary.tsv, montage = data/montages/tcp22.tsv. They are ours, so a malformed row is an InternalError; a name
 // the user gives that is not in them is an InputError. Behaviour mirrors BioFoundation
 // models/modules/channel_embeddings.py (get_channel_locations, CHANNEL_NAMES_TO_IDX), docs/reference-model.md §8.
 #include "lumamba/io/channels.h"
@@ -21,9 +20,9 @@
 #include <vector>
 
 #include "lumamba/core/error.h"
+#include "text_fields.h"
 
 namespace lumamba::tables {
-extern const char kStandard1005Tsv[];
 extern const char kChannelVocabularyTsv[];
 extern const char kTcp22Tsv[];
 }  // namespace lumamba::tables
@@ -31,7 +30,9 @@ extern const char kTcp22Tsv[];
 namespace lumamba::io {
 namespace {
 
-constexpr std::string_view kWhitespace = " \t\r\n\v\f";
+using text::split;
+using text::trim;
+
 constexpr char kBipolarSeparator = '-';
 constexpr char kListSeparator = ',';
 
@@ -41,32 +42,6 @@ struct NamePair {
 
 // Old (10-20) and new (10-10) names of the same four temporal/parietal electrodes; symmetric.
 constexpr NamePair kTenTwentyAliases[] = {{"T3", "T7"}, {"T4", "T8"}, {"T5", "P7"}, {"T6", "P8"}};
-
-// Position-only stand-ins (one way, never used for the vocabulary): the SEED cap's cerebellar
-// CB1/CB2 are not in standard_1005; the reference places them at POO7/POO8 through
-// set_montage(..., match_alias={'cb1': 'POO7', 'cb2': 'POO8'}) in channel_embeddings.py.
-constexpr NamePair kPositionStandIns[] = {{"CB1", "POO7"}, {"CB2", "POO8"}};
-
-std::string_view trim(std::string_view s) {
-  const auto begin = s.find_first_not_of(kWhitespace);
-  if (begin == std::string_view::npos) return {};
-  const auto end = s.find_last_not_of(kWhitespace);
-  return s.substr(begin, end - begin + 1);
-}
-
-std::vector<std::string_view> split(std::string_view s, char separator) {
-  std::vector<std::string_view> parts;
-  std::size_t start = 0;
-  while (true) {
-    const auto pos = s.find(separator, start);
-    if (pos == std::string_view::npos) {
-      parts.push_back(s.substr(start));
-      return parts;
-    }
-    parts.push_back(s.substr(start, pos - start));
-    start = pos + 1;
-  }
-}
 
 // ---- embedded TSV parsing ----
 
@@ -106,15 +81,6 @@ std::vector<TsvRow> parse_tsv(std::string_view text, std::string_view table,
   return rows;
 }
 
-double parse_double(std::string_view field, std::string_view table, int line_no) {
-  double value = 0;
-  const auto* end = field.data() + field.size();
-  const auto [ptr, ec] = std::from_chars(field.data(), end, value);
-  LUMAMBA_CHECK(ec == std::errc{} && ptr == end, "{}: line {}: '{}' is not a number", table,
-                line_no, field);
-  return value;
-}
-
 int64_t parse_int(std::string_view field, std::string_view table, int line_no) {
   int64_t value = 0;
   const auto* end = field.data() + field.size();
@@ -126,38 +92,8 @@ int64_t parse_int(std::string_view field, std::string_view table, int line_no) {
 
 // ---- the three tables ----
 
-constexpr std::string_view kElectrodeTableName = "data/electrodes/standard_1005_mne_head.tsv";
 constexpr std::string_view kVocabularyTableName = "data/channels/channel_vocabulary.tsv";
 constexpr std::string_view kTcp22TableName = "data/montages/tcp22.tsv";
-
-using ElectrodeTable = std::unordered_map<std::string, Position3>;  // key: upper-case name
-
-ElectrodeTable parse_electrode_table() {
-  const auto rows =
-      parse_tsv(tables::kStandard1005Tsv, kElectrodeTableName,
-                {"name", "x_head", "y_head", "z_head", "x_montage", "y_montage", "z_montage"});
-  ElectrodeTable table;
-  for (const auto& row : rows) {
-    Position3 p;
-    p.x_m = parse_double(row.fields[1], kElectrodeTableName, row.line_no);
-    p.y_m = parse_double(row.fields[2], kElectrodeTableName, row.line_no);
-    p.z_m = parse_double(row.fields[3], kElectrodeTableName, row.line_no);
-    const auto key = normalize_channel_label(row.fields[0]);
-    const bool inserted = table.emplace(key, p).second;
-    LUMAMBA_CHECK(inserted, "{}: line {}: electrode '{}' appears twice (case-insensitively)",
-                  kElectrodeTableName, row.line_no, key);
-  }
-  for (const auto& pair : kPositionStandIns) {
-    LUMAMBA_CHECK(table.count(std::string(pair.second)) == 1, "{}: stand-in electrode '{}' missing",
-                  kElectrodeTableName, pair.second);
-  }
-  return table;
-}
-
-const ElectrodeTable& electrode_table() {
-  static const ElectrodeTable table = parse_electrode_table();  // thread-safe static init
-  return table;
-}
 
 struct Vocabulary {
   std::vector<std::string> names;
@@ -205,24 +141,23 @@ std::vector<BipolarDerivation> parse_tcp22() {
 
 // ---- look-ups ----
 
-std::optional<Position3> lookup_electrode(const std::string& key) {
-  const auto& table = electrode_table();
-  const auto it = table.find(key);
-  if (it == table.end()) return std::nullopt;
-  return it->second;
-}
-
-std::string known_electrodes_hint() {
-  return fmt::format(
-      "known electrodes come from standard_1005 ({} names, MNE head frame; old 10-20 names "
-      "T3/T4/T5/T6 and new T7/T8/P7/P8 are interchangeable); a bipolar channel is written "
-      "ANODE-CATHODE",
-      electrode_table().size());
+std::string known_electrodes_hint(const ElectrodePositions& table) {
+  if (&table == &reference_electrode_positions()) {
+    return fmt::format(
+        "known electrodes come from standard_1005 ({} names, MNE head frame; old 10-20 names "
+        "T3/T4/T5/T6 and new T7/T8/P7/P8 are interchangeable); a bipolar channel is written "
+        "ANODE-CATHODE; another cap's positions: preset key positions= (docs/montages.md)",
+        table.size());
+  }
+  return fmt::format("known electrodes come from the positions '{}' ({} names); a bipolar channel is written "
+                     "ANODE-CATHODE; names a file spells differently: preset key channel_aliases (docs/montages.md)",
+                     table.source(), table.size());
 }
 
 // Locates one channel; on failure returns nullopt and sets `problem` (without the channel name).
 // `problem` stays empty when the channel is simply an unknown single electrode.
-std::optional<Position3> locate_channel(std::string_view channel, std::string& problem) {
+std::optional<Position3> locate_channel(std::string_view channel, const ElectrodePositions& table,
+                                        std::string& problem) {
   const auto normalized = normalize_channel_label(channel);
   if (normalized.empty()) {
     problem = "empty channel name";
@@ -241,7 +176,7 @@ std::optional<Position3> locate_channel(std::string_view channel, std::string& p
       problem = "malformed name: expected ELECTRODE or ANODE-CATHODE";
       return std::nullopt;
     }
-    if (auto p = find_electrode(electrode)) {
+    if (auto p = table.find(electrode)) {
       found.push_back(*p);
     } else {
       unknown.emplace_back(electrode);
@@ -291,34 +226,23 @@ std::optional<std::string> electrode_alias(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<Position3> find_electrode(std::string_view name) {
-  const auto n = normalize_channel_label(name);
-  if (n.empty()) return std::nullopt;
-  if (auto p = lookup_electrode(n)) return p;
-  if (const auto alias = electrode_alias(n)) {
-    if (auto p = lookup_electrode(*alias)) return p;
-  }
-  for (const auto& pair : kPositionStandIns) {
-    if (n == pair.first) return lookup_electrode(std::string(pair.second));
-  }
-  return std::nullopt;
-}
+std::optional<Position3> find_electrode(std::string_view name) { return reference_electrode_positions().find(name); }
 
-Position3 channel_position(std::string_view channel) {
+Position3 channel_position(std::string_view channel, const ElectrodePositions& table) {
   std::string problem;
-  const auto p = locate_channel(channel, problem);
+  const auto p = locate_channel(channel, table, problem);
   LUMAMBA_CHECK_INPUT(p.has_value(), "channel '{}': {}; {}", channel,
-                      problem.empty() ? "unknown electrode" : problem, known_electrodes_hint());
+                      problem.empty() ? "unknown electrode" : problem, known_electrodes_hint(table));
   return *p;
 }
 
-std::vector<Position3> channel_positions(const std::vector<std::string>& channels) {
+std::vector<Position3> channel_positions(const std::vector<std::string>& channels, const ElectrodePositions& table) {
   std::vector<Position3> positions;
   positions.reserve(channels.size());
   std::vector<std::string> unknown;
   for (const auto& channel : channels) {
     std::string problem;
-    if (auto p = locate_channel(channel, problem)) {
+    if (auto p = locate_channel(channel, table, problem)) {
       positions.push_back(*p);
     } else {
       const auto shown = channel.empty() ? std::string("''") : channel;
@@ -326,7 +250,7 @@ std::vector<Position3> channel_positions(const std::vector<std::string>& channel
     }
   }
   LUMAMBA_CHECK_INPUT(unknown.empty(), "unknown channel(s): {}; {}", fmt::join(unknown, ", "),
-                      known_electrodes_hint());
+                      known_electrodes_hint(table));
   return positions;
 }
 

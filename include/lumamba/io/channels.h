@@ -14,12 +14,9 @@
 #include <string_view>
 #include <vector>
 
-namespace lumamba::io {
+#include "lumamba/io/electrode_positions.h"
 
-/// A 3-D position in metres, MNE head frame (x right, y anterior/nasion, z up).
-struct Position3 {
-  double x_m = 0, y_m = 0, z_m = 0;
-};
+namespace lumamba::io {
 
 /// Upper-case, trimmed; strips trailing dots ("Fc5." -> "FC5"); does NOT apply aliases.
 std::string normalize_channel_label(std::string_view label);
@@ -28,19 +25,20 @@ std::string normalize_channel_label(std::string_view label);
 /// nullopt if none. The input is compared after normalize_channel_label.
 std::optional<std::string> electrode_alias(std::string_view name);
 
-/// Position of an electrode (case-insensitive; alias tried when the name itself is absent).
-/// nullopt if unknown. The SEED cerebellar electrodes CB1/CB2, which standard_1005 lacks, are
-/// placed at POO7/POO8, as the reference does with set_montage(match_alias={'cb1': 'POO7', ...}).
+/// Position of an electrode in the reference's standard_1005 table (case-insensitive; alias tried
+/// when the name itself is absent; CB1/CB2 at POO7/POO8): reference_electrode_positions().find.
 std::optional<Position3> find_electrode(std::string_view name);
 
 /// Position of a channel: an electrode name, or a bipolar "A-B" located at the midpoint of A and B
-/// (each side looked up with aliases). Throws InputError naming the channel and the unknown
-/// electrode (or the malformed name, e.g. "A-B-C", "-B").
-Position3 channel_position(std::string_view channel);
+/// (each side looked up in `table` with aliases). Throws InputError naming the channel and the
+/// unknown electrode (or the malformed name, e.g. "A-B-C", "-B").
+Position3 channel_position(std::string_view channel,
+                           const ElectrodePositions& table = reference_electrode_positions());
 
 /// All positions, in the order given; throws ONE InputError listing every unknown channel name
 /// ("unknown channel(s): X, Y; known electrodes come from standard_1005 ...").
-std::vector<Position3> channel_positions(const std::vector<std::string>& channels);
+std::vector<Position3> channel_positions(const std::vector<std::string>& channels,
+                                         const ElectrodePositions& table = reference_electrode_positions());
 
 /// The 90-name vocabulary of the reconstruction decoder's channel embedding (docs/reference-model.md §8), upper-case,
 /// in code-point order; index = position = row of channel_emb.embeddings.weight.
