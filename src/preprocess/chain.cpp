@@ -23,8 +23,12 @@ FilterChainReport run_filter_chain(std::vector<std::vector<double>>& channels, d
   report.sfreq_hz = sfreq_hz;
   std::optional<double> h_freq;
   if (options.h_freq_hz > 0) h_freq = options.h_freq_hz;
-  report.band_pass = design_filter(sfreq_hz, options.l_freq_hz, h_freq);
-  report.steps.push_back(fmt::format("raw.filter(l_freq={}, h_freq={})", options.l_freq_hz, options.h_freq_hz));
+  // Both edges <= 0 (a preset's l_freq_hz=0 h_freq_hz=0): no band-pass at all, as not calling raw.filter.
+  const bool band_pass_wanted = options.l_freq_hz > 0 || h_freq.has_value();
+  if (band_pass_wanted) {
+    report.band_pass = design_filter(sfreq_hz, options.l_freq_hz, h_freq);
+    report.steps.push_back(fmt::format("raw.filter(l_freq={}, h_freq={})", options.l_freq_hz, options.h_freq_hz));
+  }
   if (!options.notch_hz.empty()) {
     report.notch = design_notch(sfreq_hz, options.notch_hz);
     report.steps.push_back(fmt::format("raw.notch_filter([{}])", fmt::join(options.notch_hz, ", ")));
@@ -42,7 +46,8 @@ FilterChainReport run_filter_chain(std::vector<std::vector<double>>& channels, d
   }
   if (n == 0) return report;
 
-  const OverlapAddFilter band_pass(report.band_pass.taps, n);
+  std::unique_ptr<OverlapAddFilter> band_pass;
+  if (band_pass_wanted) band_pass = std::make_unique<OverlapAddFilter>(report.band_pass.taps, n);
   std::unique_ptr<OverlapAddFilter> notch;
   if (!report.notch.taps.empty()) notch = std::make_unique<OverlapAddFilter>(report.notch.taps, n);
   std::unique_ptr<Resampler> resampler;
@@ -50,7 +55,7 @@ FilterChainReport run_filter_chain(std::vector<std::vector<double>>& channels, d
 
   // One pass per channel keeps its data hot in cache through all three steps.
   detail::parallel_for(channels.size(), options.n_threads, [&](std::size_t c) {
-    band_pass.apply(channels[c]);
+    if (band_pass) band_pass->apply(channels[c]);
     if (notch) notch->apply(channels[c]);
     if (resampler) channels[c] = resampler->apply(channels[c]);
   });

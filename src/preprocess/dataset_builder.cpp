@@ -225,21 +225,98 @@ bool is_tuh_a_montage(const fs::path& p) {
   return false;
 }
 
-Montage select_montage(const PreprocessPreset& preset, const RecordingJob& job, const io::EdfHeader& header) {
+// The recording's electrode names as the montage matches them (tuh_electrode_name of each label),
+// with the preset's channel_aliases applied.
+std::vector<std::string> recording_electrode_names(const PreprocessPreset& preset, const io::EdfHeader& header) {
+  std::map<std::string, std::string> aliases;
+  for (const auto& [from, to] : preset.channel_aliases) {
+    aliases[io::tuh_electrode_name(from)] = io::normalize_channel_label(to);
+  }
+  std::vector<std::string> names;
+  for (const auto& s : header.signals) {
+    const auto it = aliases.find(s.electrode);
+    names.push_back(it == aliases.end() ? s.electrode : it->second);
+  }
+  return names;
+}
+
+std::vector<std::string> reference_electrodes(const std::string& reference) {
+  if (reference == "none" || reference == "average") return {};
+  if (reference == "linked_ears") return {"A1", "A2"};
+  if (reference == "linked_mastoids") return {"M1", "M2"};
+  std::vector<std::string> out;
+  for (const auto& e : io::split_channel_list(reference)) out.push_back(io::normalize_channel_label(e));
+  return out;
+}
+
+bool is_reference_electrode(const std::vector<std::string>& reference, const std::string& electrode) {
+  const auto n = io::normalize_channel_label(electrode);
+  const auto alias = io::electrode_alias(n);
+  return std::any_of(reference.begin(), reference.end(),
+                     [&](const std::string& r) { return r == n || (alias && r == *alias); });
+}
+
+Montage select_montage(const PreprocessPreset& preset, const RecordingJob& job, const io::EdfHeader& header,
+                       const std::vector<std::string>& electrode_names, const io::ElectrodePositions& positions) {
+  const auto reference = reference_electrodes(preset.reference);
+  Montage m;
   if (preset.montage == "tcp") {
     const bool ears = preset.tcp_ears == "true" || (preset.tcp_ears == "auto" && !is_tuh_a_montage(job.path));
-    return tcp_montage(ears ? TcpMontage::kAr : TcpMontage::kArA);
+    m = tcp_montage(ears ? TcpMontage::kAr : TcpMontage::kArA, positions);
+  } else if (preset.montage == "unipolar") {
+    for (const auto& c : preset.channels) {
+      LUMAMBA_CHECK_INPUT(!is_reference_electrode(reference, c), "channel {} is the reference ({}): it would be flat; "
+                          "leave it out of 'channels'", c, preset.reference);
+    }
+    m = unipolar_montage(preset.channels, positions);
+  } else if (preset.montage == "bipolar") {
+    std::vector<io::BipolarDerivation> derivations;
+    if (!preset.derivations_file.empty()) {
+      derivations = read_derivations(preset.derivations_file);
+    } else {
+      for (const auto& d : preset.derivations) derivations.push_back(parse_derivation(d));
+    }
+    m = bipolar_montage(derivations, positions);
+  } else {
+    // all_eeg: every voltage channel of the file whose electrode has a position, file order; the
+    // reference electrodes are subtracted, not kept; the others are named, never skipped silently.
+    std::vector<std::string> electrodes, unplaced;
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < header.signals.size(); ++i) {
+      const auto& name = electrode_names[i];
+      if (is_reference_electrode(reference, name)) continue;  // read as the reference, no position needed
+      const bool placed = header.signals[i].unit_is_voltage && name.find('-') == std::string::npos &&
+                          positions.find(name).has_value();
+      if (!placed) {
+        unplaced.push_back(header.signals[i].label);
+      } else if (seen.insert(name).second) {
+        electrodes.push_back(name);
+      }
+    }
+    LUMAMBA_CHECK_INPUT(!electrodes.empty(), "{}: no voltage channel with a position in '{}' (channels: {}); "
+                        "set positions= or channel_aliases (docs/montages.md)", job.path, positions.source(),
+                        fmt::join(unplaced, ", "));
+    if (!unplaced.empty()) {
+      log::info("{}: {} channel(s) without a position in '{}' are not used: {}", job.path, unplaced.size(),
+                positions.source(), fmt::join(unplaced, ", "));
+    }
+    m = unipolar_montage(electrodes, positions);
   }
-  if (preset.montage == "unipolar") return unipolar_montage(preset.channels);
-  std::vector<std::string> electrodes;  // all_eeg: every single-electrode EEG signal, file order
-  std::set<std::string> seen;
-  for (const auto& s : header.signals) {
-    if (s.is_eeg && s.electrode.find('-') == std::string::npos && seen.insert(s.electrode).second) {
-      electrodes.push_back(s.electrode);
+  m.average_reference = preset.reference == "average";
+  m.reference_electrodes = reference;
+  if (preset.missing == "drop") {
+    const auto dropped = drop_unavailable_channels(m, electrode_names);
+    LUMAMBA_CHECK_INPUT(!m.channels.empty(), "{}: none of the montage's channels can be formed from this recording "
+                        "(channels: {})", job.path, fmt::join(electrode_names, ", "));
+    if (!dropped.empty()) {
+      log::warn("{}: missing electrode(s): {} of {} channel(s) left out (missing: drop): {}", job.path, dropped.size(),
+                dropped.size() + m.channels.size(), fmt::join(dropped, ", "));
     }
   }
-  LUMAMBA_CHECK_INPUT(!electrodes.empty(), "{}: no EEG channels with a known electrode name", job.path);
-  return unipolar_montage(electrodes);
+  if (!m.reference_electrodes.empty() || m.average_reference) {
+    m.name += fmt::format(", reference {}", preset.reference);
+  }
+  return m;
 }
 
 std::vector<int64_t> recording_labels(const RecordingJob& job, const PreprocessPreset& preset, size_t n_windows) {
@@ -282,10 +359,10 @@ FilteredRecording read_and_filter(const RecordingJob& job, const PreprocessPrese
   auto reader = io::EdfReader::open(job.path);
   const auto& header = reader.header();
   // pick: only the electrodes the montage reads.
-  const auto montage = select_montage(preset, job, header);
+  const auto positions = io::electrode_positions(preset.positions);
+  const auto file_electrodes = recording_electrode_names(preset, header);
+  const auto montage = select_montage(preset, job, header, file_electrodes, positions);
   const auto electrodes = montage.required_electrodes();
-  std::vector<std::string> file_electrodes;
-  for (const auto& s : header.signals) file_electrodes.push_back(s.electrode);
   const auto indices = resolve_electrodes(electrodes, file_electrodes, job.path);
   std::vector<std::vector<double>> picked;
   const double sfreq_hz = header.signals.at(indices.front()).sfreq_hz;

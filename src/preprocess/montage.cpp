@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <optional>
 #include <unordered_map>
 
 #include "lumamba/core/error.h"
@@ -61,21 +63,22 @@ std::vector<std::string> Montage::required_electrodes() const {
     add(c.anode);
     add(c.cathode);
   }
+  for (const auto& e : reference_electrodes) add(e);
   return out;
 }
 
-Montage tcp_montage(TcpMontage variant) {
+Montage tcp_montage(TcpMontage variant, const io::ElectrodePositions& positions) {
   Montage m;
   for (const auto& d : io::tcp22_montage()) {
     if (variant == TcpMontage::kArA && uses_ear_electrode(d)) continue;
-    m.channels.push_back({d.name, d.anode, d.cathode, io::channel_position(d.name)});
+    m.channels.push_back({d.name, d.anode, d.cathode, io::channel_position(d.name, positions)});
   }
   const char* label = variant == TcpMontage::kAr ? "tcp_ar" : variant == TcpMontage::kLe ? "tcp_le" : "tcp_ar_a";
   m.name = fmt::format("{} ({} bipolar)", label, m.channels.size());
   return m;
 }
 
-Montage unipolar_montage(const std::vector<std::string>& electrodes) {
+Montage unipolar_montage(const std::vector<std::string>& electrodes, const io::ElectrodePositions& table) {
   LUMAMBA_CHECK_INPUT(!electrodes.empty(), "unipolar_montage: the electrode list is empty");
   Montage m;
   std::vector<std::string> names;
@@ -85,7 +88,7 @@ Montage unipolar_montage(const std::vector<std::string>& electrodes) {
                         "unipolar_montage: electrode '{}' is listed twice", n);
     names.push_back(n);
   }
-  const std::vector<io::Position3> positions = io::channel_positions(names);  // one error for all
+  const std::vector<io::Position3> positions = io::channel_positions(names, table);  // one error for all
   for (std::size_t i = 0; i < names.size(); ++i) {
     m.channels.push_back({names[i], names[i], std::string(), positions[i]});
   }
@@ -93,32 +96,128 @@ Montage unipolar_montage(const std::vector<std::string>& electrodes) {
   return m;
 }
 
+io::BipolarDerivation parse_derivation(std::string_view text) {
+  const std::string n = io::normalize_channel_label(text);
+  const auto dash = n.find('-');
+  LUMAMBA_CHECK_INPUT(dash != std::string::npos && dash > 0 && dash + 1 < n.size() && n.find('-', dash + 1) == std::string::npos,
+                      "derivation '{}': expected ANODE-CATHODE (two electrode names joined by one '-')", text);
+  const std::string anode = io::normalize_channel_label(n.substr(0, dash));
+  const std::string cathode = io::normalize_channel_label(n.substr(dash + 1));
+  LUMAMBA_CHECK_INPUT(!anode.empty() && !cathode.empty(), "derivation '{}': expected ANODE-CATHODE", text);
+  return {anode + "-" + cathode, anode, cathode};
+}
+
+std::vector<io::BipolarDerivation> read_derivations(const std::string& path) {
+  std::ifstream in(path);
+  LUMAMBA_CHECK_INPUT(in.good(), "derivations file '{}': cannot open", path);
+  std::vector<io::BipolarDerivation> out;
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    const auto sep = line.find_first_of(",\t");
+    std::string pair = line;
+    if (sep != std::string::npos) {
+      auto rest = line.substr(sep + 1);
+      const auto third = rest.find_first_of(",\t");  // a third column (a name) is ignored
+      if (third != std::string::npos) rest = rest.substr(0, third);
+      pair = line.substr(0, sep) + "-" + rest;
+      if (out.empty() && io::normalize_channel_label(line.substr(0, sep)) == "ANODE") continue;  // header
+    }
+    try {
+      out.push_back(parse_derivation(pair));
+    } catch (const InputError& e) {
+      throw InputError(fmt::format("{}: line {}: {}", path, line_no, e.what()));
+    }
+  }
+  LUMAMBA_CHECK_INPUT(!out.empty(), "derivations file '{}' lists no pair (one 'anode,cathode' per line)", path);
+  return out;
+}
+
+Montage bipolar_montage(const std::vector<io::BipolarDerivation>& derivations, const io::ElectrodePositions& table) {
+  LUMAMBA_CHECK_INPUT(!derivations.empty(), "bipolar montage: no derivations");
+  Montage m;
+  std::vector<std::string> names;
+  for (const auto& d : derivations) {
+    LUMAMBA_CHECK_INPUT(std::find(names.begin(), names.end(), d.name) == names.end(),
+                        "bipolar montage: derivation '{}' is listed twice", d.name);
+    LUMAMBA_CHECK_INPUT(d.anode != d.cathode, "bipolar montage: derivation '{}' subtracts an electrode from itself",
+                        d.name);
+    names.push_back(d.name);
+  }
+  const std::vector<io::Position3> positions = io::channel_positions(names, table);  // one error for all
+  for (std::size_t i = 0; i < derivations.size(); ++i) {
+    m.channels.push_back({derivations[i].name, derivations[i].anode, derivations[i].cathode, positions[i]});
+  }
+  m.name = fmt::format("bipolar ({})", m.channels.size());
+  return m;
+}
+
+namespace {
+
+// Input channel index by normalised name (npos-1 = ambiguous); look-up with the 10-20 alias.
+class ElectrodeIndex {
+ public:
+  explicit ElectrodeIndex(const std::vector<std::string>& input_names) {
+    for (std::size_t i = 0; i < input_names.size(); ++i) {
+      const auto [it, inserted] = by_name_.emplace(io::normalize_channel_label(input_names[i]), i);
+      // A duplicate only matters if the montage reads that electrode; remember it as ambiguous.
+      if (!inserted) it->second = kAmbiguous;
+    }
+  }
+  static constexpr std::size_t kAmbiguous = static_cast<std::size_t>(-1);
+  /// nullopt when absent; kAmbiguous when present twice.
+  std::optional<std::size_t> find(const std::string& electrode) const {
+    const std::string n = io::normalize_channel_label(electrode);
+    auto it = by_name_.find(n);
+    if (it == by_name_.end()) {
+      if (const auto alias = io::electrode_alias(n)) it = by_name_.find(*alias);
+    }
+    if (it == by_name_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<std::string, std::size_t> by_name_;
+};
+
+}  // namespace
+
+std::vector<std::string> drop_unavailable_channels(Montage& montage, const std::vector<std::string>& available) {
+  const ElectrodeIndex index(available);
+  std::vector<std::string> dropped;
+  std::vector<MontageChannel> kept;
+  for (auto& c : montage.channels) {
+    const bool ok = index.find(c.anode).has_value() && (c.cathode.empty() || index.find(c.cathode).has_value());
+    if (ok) {
+      kept.push_back(std::move(c));
+    } else {
+      dropped.push_back(c.name);
+    }
+  }
+  montage.channels = std::move(kept);
+  return dropped;
+}
+
 std::vector<std::size_t> resolve_electrodes(const std::vector<std::string>& electrodes,
                                             const std::vector<std::string>& input_names,
                                             std::string_view source_name) {
-  std::unordered_map<std::string, std::size_t> by_name;
-  for (std::size_t i = 0; i < input_names.size(); ++i) {
-    const std::string n = io::normalize_channel_label(input_names[i]);
-    const auto [it, inserted] = by_name.emplace(n, i);
-    // A duplicate only matters if the montage reads that electrode; remember it as ambiguous.
-    if (!inserted) it->second = static_cast<std::size_t>(-1);
-  }
+  const ElectrodeIndex index(input_names);
   std::vector<std::size_t> out;
   std::vector<std::string> missing, ambiguous;
   for (const auto& e : electrodes) {
-    const std::string n = io::normalize_channel_label(e);
-    auto it = by_name.find(n);
-    if (it == by_name.end()) {
-      if (const auto alias = io::electrode_alias(n)) it = by_name.find(*alias);
-    }
-    if (it == by_name.end()) {
-      missing.push_back(n);
+    const auto found = index.find(e);
+    if (!found) {
+      missing.push_back(io::normalize_channel_label(e));
       out.push_back(0);
-    } else if (it->second == static_cast<std::size_t>(-1)) {
-      ambiguous.push_back(n);
+    } else if (*found == ElectrodeIndex::kAmbiguous) {
+      ambiguous.push_back(io::normalize_channel_label(e));
       out.push_back(0);
     } else {
-      out.push_back(it->second);
+      out.push_back(*found);
     }
   }
   LUMAMBA_CHECK_INPUT(missing.empty(),
@@ -156,6 +255,30 @@ MontageSignals apply_montage(const Montage& montage, const std::vector<std::stri
                         input_names[index[k]], n, n_times);
   }
 
+  LUMAMBA_CHECK_INPUT(!(montage.average_reference && !montage.reference_electrodes.empty()),
+                      "{}montage '{}' has both an average and an electrode reference", source_prefix(source_name),
+                      montage.name);
+  // Reference signal (µV, per sample) subtracted from every unipolar channel; empty when none.
+  std::vector<double> reference;
+  if (montage.average_reference || !montage.reference_electrodes.empty()) {
+    std::vector<const std::vector<double>*> parts;
+    if (montage.average_reference) {
+      for (const auto& c : montage.channels) {
+        LUMAMBA_CHECK_INPUT(c.cathode.empty(), "{}average reference of bipolar channel '{}'", source_prefix(source_name),
+                            c.name);
+        parts.push_back(&input_of(c.anode));
+      }
+    } else {
+      for (const auto& e : montage.reference_electrodes) parts.push_back(&input_of(e));
+    }
+    reference.assign(n_times, 0.0);
+    for (const auto* part : parts) {
+      for (std::size_t i = 0; i < n_times; ++i) reference[i] += (*part)[i];
+    }
+    const double inv = 1.0 / static_cast<double>(parts.size());
+    for (double& v : reference) v *= inv;
+  }
+
   MontageSignals out;
   out.names = montage.channel_names();
   out.positions.reserve(montage.channels.size());
@@ -166,6 +289,9 @@ MontageSignals apply_montage(const Montage& montage, const std::vector<std::stri
     const std::vector<double>& anode = input_of(ch.anode);
     if (ch.cathode.empty()) {
       out.data_uv[c] = anode;
+      if (!reference.empty()) {
+        for (std::size_t i = 0; i < n_times; ++i) out.data_uv[c][i] -= reference[i];
+      }
       return;
     }
     const std::vector<double>& cathode = input_of(ch.cathode);

@@ -54,6 +54,27 @@ bool apply_key(PreprocessPreset& p, const std::string& key, const YAML::Node& v,
   else if (key == "steps") p.steps = string_list(v, key, src);
   else if (key == "montage") p.montage = scalar<std::string>(v, key, src);
   else if (key == "tcp_ears") p.tcp_ears = scalar<std::string>(v, key, src);
+  else if (key == "positions") p.positions = scalar<std::string>(v, key, src);
+  else if (key == "missing") p.missing = scalar<std::string>(v, key, src);
+  else if (key == "derivations_file") p.derivations_file = scalar<std::string>(v, key, src);
+  else if (key == "derivations") {
+    // A list of "A-B" pairs, or (a scalar) the path of a pairs file.
+    if (v.IsScalar()) {
+      p.derivations_file = scalar<std::string>(v, key, src);
+      p.derivations.clear();
+    } else {
+      p.derivations = string_list(v, key, src);
+    }
+  } else if (key == "reference") {
+    p.reference = v.IsSequence() ? fmt::format("{}", fmt::join(string_list(v, key, src), ","))
+                                 : scalar<std::string>(v, key, src);
+  } else if (key == "channel_aliases") {
+    LUMAMBA_CHECK_INPUT(v.IsMap() || v.IsNull(), "{}: preset key 'channel_aliases' must be a mapping", src);
+    p.channel_aliases.clear();
+    for (const auto& kv : v) p.channel_aliases[kv.first.as<std::string>()] = scalar<std::string>(kv.second, key, src);
+  } else if (key.rfind("channel_aliases.", 0) == 0) {
+    p.channel_aliases[key.substr(std::string("channel_aliases.").size())] = scalar<std::string>(v, key, src);
+  }
   else if (key == "channels") p.channels = string_list(v, key, src);
   else if (key == "l_freq_hz") p.l_freq_hz = scalar<double>(v, key, src);
   else if (key == "h_freq_hz") p.h_freq_hz = scalar<double>(v, key, src);
@@ -142,7 +163,18 @@ void validate(const PreprocessPreset& p) {
   const std::vector<std::string> kSteps = {"pick", "montage", "band_pass", "notch", "resample", "window"};
   LUMAMBA_CHECK_INPUT(p.steps == kSteps, "invalid value for 'steps': got [{}]; the supported order is [{}]",
                       fmt::join(p.steps, ", "), fmt::join(kSteps, ", "));
-  check_option("montage", p.montage, {"tcp", "unipolar", "all_eeg"});
+  check_option("montage", p.montage, {"tcp", "unipolar", "all_eeg", "bipolar"});
+  check_option("missing", p.missing, {"error", "drop"});
+  LUMAMBA_CHECK_INPUT(!p.positions.empty(), "invalid value for 'positions': empty (a built-in name such as standard_1005, "
+                      "or a file)");
+  LUMAMBA_CHECK_INPUT(!p.reference.empty(), "invalid value for 'reference': empty (none, average, linked_ears, "
+                      "linked_mastoids or electrode names)");
+  LUMAMBA_CHECK_INPUT(p.reference == "none" || p.montage == "unipolar" || p.montage == "all_eeg",
+                      "reference: {} applies to unipolar channels; montage {} is bipolar (a reference cancels in "
+                      "ANODE-CATHODE)", p.reference, p.montage);
+  LUMAMBA_CHECK_INPUT(p.montage != "bipolar" || (p.derivations.empty() != p.derivations_file.empty()),
+                      "montage: bipolar needs either 'derivations' (a list such as [FP1-F7, F7-T3]) or a pairs file "
+                      "(derivations=PATH), not both");
   check_option("tcp_ears", p.tcp_ears, {"auto", "true", "false"});
   check_option("labels", p.labels, {"tuab_directory", "tusl_csv", "tuar_csv", "manifest", "events", "none"});
   check_option("tuar_mode", p.tuar_mode, {"binary", "multi_binary", "multi_label"});
@@ -178,6 +210,12 @@ std::string preset_to_json(const PreprocessPreset& p) {
                       {"montage", p.montage},
                       {"tcp_ears", p.tcp_ears},
                       {"channels", p.channels},
+                      {"positions", p.positions},
+                      {"channel_aliases", p.channel_aliases},
+                      {"reference", p.reference},
+                      {"derivations", p.derivations},
+                      {"derivations_file", p.derivations_file},
+                      {"missing", p.missing},
                       {"l_freq_hz", p.l_freq_hz},
                       {"h_freq_hz", p.h_freq_hz},
                       {"notch_hz", p.notch_hz},

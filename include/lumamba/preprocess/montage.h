@@ -1,4 +1,5 @@
-// lumamba/preprocess/montage.h — montages on plain per-channel buffers: TCP bipolar or unipolar.
+// lumamba/preprocess/montage.h — montages on plain per-channel buffers: TCP bipolar, custom bipolar
+// derivations, or unipolar channels with an optional reference (average, ears, mastoids, electrodes).
 //
 // A bipolar channel "A-B" is anode − cathode (µV), exactly as the LuMamba/BioFoundation TUH
 // preprocessing derives its TCP montage (raw_anode − raw_cathode, MNE 1.3 data ×1e6); it sits at
@@ -34,18 +35,43 @@ struct MontageChannel {
 struct Montage {
   std::string name;  // e.g. "tcp_ar (22 bipolar)", "unipolar (19)"
   std::vector<MontageChannel> channels;
+  /// Re-referencing of unipolar channels (bipolar channels are reference-free): each channel minus
+  /// the mean of these electrodes (one: a named reference; two: linked ears/mastoids) ...
+  std::vector<std::string> reference_electrodes;
+  /// ... or minus the mean of the montage's own channels (MNE's set_eeg_reference('average') after
+  /// picking them). At most one of the two.
+  bool average_reference = false;
 
   std::vector<std::string> channel_names() const;
-  /// Every electrode the montage reads, in first-use order, without duplicates.
+  /// Every electrode the montage reads (reference electrodes included), in first-use order, without duplicates.
   std::vector<std::string> required_electrodes() const;
 };
 
 /// The TCP bipolar montage: 22 derivations (ar/le) or 20 (ar_a), in TUEG order.
-Montage tcp_montage(TcpMontage variant);
+Montage tcp_montage(TcpMontage variant, const io::ElectrodePositions& positions = io::reference_electrode_positions());
 
 /// Unipolar channels, one per electrode name (normalised; positions looked up: InputError listing
 /// unknown names; duplicates after normalisation are rejected).
-Montage unipolar_montage(const std::vector<std::string>& electrodes);
+Montage unipolar_montage(const std::vector<std::string>& electrodes,
+                         const io::ElectrodePositions& positions = io::reference_electrode_positions());
+
+/// Bipolar channels ANODE-CATHODE at the midpoints of their electrodes; InputError listing unknown
+/// electrodes, a derivation given twice, or one whose anode is its cathode.
+Montage bipolar_montage(const std::vector<io::BipolarDerivation>& derivations,
+                        const io::ElectrodePositions& positions = io::reference_electrode_positions());
+
+/// "FP1-F7" -> {FP1-F7, FP1, F7} (upper-case); InputError unless exactly one '-' between two names.
+io::BipolarDerivation parse_derivation(std::string_view text);
+
+/// A derivations file: one pair per line as `anode,cathode` (.csv) or `anode<TAB>cathode` (.tsv,
+/// .txt), or `ANODE-CATHODE`; an optional header line `anode,cathode`; '#' comments. InputError
+/// naming the file and line.
+std::vector<io::BipolarDerivation> read_derivations(const std::string& path);
+
+/// missing: drop — keeps the channels whose electrodes are all in `available` (matched like
+/// resolve_electrodes: normalised name, then 10-20 alias) and returns the names of those dropped.
+/// Reference electrodes are not dropped (a missing one stays an error in resolve_electrodes).
+std::vector<std::string> drop_unavailable_channels(Montage& montage, const std::vector<std::string>& available);
 
 /// Output of apply_montage: the montage's channels, in its order.
 struct MontageSignals {

@@ -18,8 +18,26 @@ struct PreprocessPreset {
   /// pick → montage → band_pass → notch → resample → window (kept explicit in every preset).
   std::vector<std::string> steps = {"pick", "montage", "band_pass", "notch", "resample", "window"};
   /// "tcp" (22 TCP derivations, or the 20 without A1/A2 for TUH `_a` montages / when `tcp_ears`
-  /// is false), "unipolar" (the `channels` list), or "all_eeg" (every EEG channel of the file).
+  /// is false), "unipolar" (the `channels` list), "all_eeg" (every channel of the file whose
+  /// electrode has a position), or "bipolar" (the `derivations`).
   std::string montage = "unipolar";
+  /// Electrode positions: a built-in table (lumamba/io/electrode_positions.h: standard_1005,
+  /// biosemi64, GSN-HydroCel-129, ...) or a file (.elc .sfp .csd .txt .bvef .csv .tsv). Names are
+  /// looked up in it; a channel without a position there is an error (or dropped, `missing: drop`).
+  std::string positions = "standard_1005";
+  /// File label -> electrode name, for names a device spells its own way (EXG1 -> M1, "EEG 1" -> Fp1);
+  /// keys and values compared after normalisation (upper case, "EEG " prefix and -REF/-LE removed).
+  std::map<std::string, std::string> channel_aliases;
+  /// Re-referencing of unipolar channels: "none" (as recorded), "average", "linked_ears" (A1, A2),
+  /// "linked_mastoids" (M1, M2), or electrode names ("CZ", "M1,M2": their mean is subtracted).
+  std::string reference = "none";
+  /// montage: bipolar — pairs "ANODE-CATHODE" (positions: midpoints) ...
+  std::vector<std::string> derivations;
+  /// ... or a file of pairs (lumamba/preprocess/montage.h read_derivations).
+  std::string derivations_file;
+  /// An electrode the montage needs that a recording lacks: "error" (the file fails; the TUH presets,
+  /// as the reference) or "drop" (the channels that need it are left out, named in the log).
+  std::string missing = "error";
   /// TCP: include A1-T3 and T4-A2 ("auto": unless the recording's folder is a TUH `_a` montage).
   std::string tcp_ears = "auto";
   /// Unipolar channel names (10-20/10-05, aliases allowed), output order.
