@@ -56,12 +56,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   try {
     lumamba::io::EdfReader reader = lumamba::io::EdfReader::open(path);
-    const lumamba::io::EdfHeader& h = reader.header();
+    const lumamba::io::RecordingHeader& h = reader.header();
     require(h.n_records >= 1 && h.record_duration_s >= 0);
     for (const auto& r : h.repairs) require(!r.empty());
     for (const auto& a : h.annotations) {
       require(std::isfinite(a.onset_s));
-      require(a.duration_s == lumamba::io::kEdfNoDuration || a.duration_s >= 0);
+      require(a.duration_s == lumamba::io::kNoDuration || a.duration_s >= 0);
     }
     for (int64_t i = 0; i < reader.n_signals(); ++i) {
       const auto& s = h.signals[static_cast<std::size_t>(i)];

@@ -1,4 +1,4 @@
-// `lumamba embed`: recordings (EDF/BDF, folder, manifest) or HDF5 windows → encoder embeddings,
+// `lumamba embed`: recordings (EDF/BDF/BrainVision, folder, manifest) or HDF5 windows → encoder embeddings,
 // one row per window or per patch of a whole recording (library: lumamba/eval/predict.h).
 #include <fmt/format.h>
 
@@ -17,7 +17,7 @@ void add_embed(CLI::App& app, RunFn& run) {
   };
   auto args = std::make_shared<Args>();
   auto* sub = app.add_subcommand("embed", "encoder embeddings: mean over the patches of each window, or per patch of whole recordings");
-  add_recording_model_flags(*sub, args->request, "EDF/BDF file, folder, manifest CSV, or HDF5 windows",
+  add_recording_model_flags(*sub, args->request, "EDF/BDF/BrainVision .vhdr file, folder, manifest CSV, or HDF5 windows",
                             "checkpoint(s) (pretraining or fine-tuned) or a shipped model's name");
   add_output_flag(*sub, args->request.output, "OUT.safetensors (or .csv with --format csv)")->required();
   sub->add_option("--format", args->request.format, "safetensors | csv (default safetensors)");

@@ -1,4 +1,4 @@
-// `lumamba predict`: recordings (EDF/BDF, folder, manifest) → per-window probabilities and
+// `lumamba predict`: recordings (EDF/BDF/BrainVision, folder, manifest) → per-window probabilities and
 // per-recording decisions of a fine-tuned checkpoint (library: lumamba/eval/predict.h).
 #include <fmt/format.h>
 
@@ -16,7 +16,7 @@ void add_predict(CLI::App& app, RunFn& run) {
   };
   auto args = std::make_shared<Args>();
   auto* sub = app.add_subcommand("predict", "classify the windows of EEG recordings with a fine-tuned checkpoint");
-  add_recording_model_flags(*sub, args->request, "EDF/BDF file, folder (recursive) or manifest CSV",
+  add_recording_model_flags(*sub, args->request, "EDF/BDF/BrainVision .vhdr file, folder (recursive) or manifest CSV",
                             "fine-tuned checkpoint(s) or a shipped model's name");
   add_output_flag(*sub, args->request.output_dir, "output folder (predictions.csv, recordings.csv, predictions.json)")
       ->required();

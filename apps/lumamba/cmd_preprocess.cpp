@@ -1,4 +1,4 @@
-// `lumamba preprocess`: EDF/BDF folder or manifest → HDF5 window dataset with a preset.
+// `lumamba preprocess`: EDF/BDF/BrainVision folder or manifest → HDF5 window dataset with a preset.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -79,7 +79,7 @@ int run_preprocess(const PreprocessArgs& args) {
 
 void add_preprocess(CLI::App& app, RunFn& run) {
   auto args = std::make_shared<PreprocessArgs>();
-  auto* sub = app.add_subcommand("preprocess", "EDF/BDF recordings -> HDF5 windows (MNE-identical filters)");
+  auto* sub = app.add_subcommand("preprocess", "EDF/BDF/BrainVision recordings -> HDF5 windows (MNE-identical filters)");
   sub->add_option("--preset", args->preset, "tuab|tuar|tusl|tueg|generic|events (see --list-presets)");
   sub->add_option("--config", args->config_path, "preset YAML file instead of a shipped preset");
   add_data_flag(*sub, args->input, "folder of .edf/.bdf (searched recursively), one file, or a manifest CSV", "--input");

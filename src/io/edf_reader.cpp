@@ -4,7 +4,7 @@
 // only says "format error" without saying where: a bad file becomes one InputError naming the
 // field and signal. When EDFlib rejects a file whose only defects are harmless for reading (EDF+
 // metadata syntax, annotation-signal text fields, ...), it is read through a patched temporary
-// copy (WARN, listed in EdfHeader::repairs). Physical values come from edfread_physical_samples
+// copy (WARN, listed in RecordingHeader::repairs). Physical values come from edfread_physical_samples
 // (double) and are scaled to µV once, per channel, from the physical dimension (docs/style.md §8).
 #include "lumamba/io/edf_reader.h"
 
@@ -75,17 +75,6 @@ std::string edflib_error_text(int code) {
 std::mutex& edflib_mutex() {
   static std::mutex m;
   return m;
-}
-
-// The physical-dimension -> µV factor; nullopt for a non-voltage unit.
-std::optional<double> uv_per_unit(std::string_view dimension) {
-  std::string d = trim_edf_text(dimension);
-  std::transform(d.begin(), d.end(), d.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  if (d == "uv" || d == "\xc2\xb5v" || d == "\xb5v") return 1.0;
-  if (d == "mv") return 1e3;
-  if (d == "v") return 1e6;
-  if (d == "nv") return 1e-3;
-  return std::nullopt;
 }
 
 // Canonical form for matching channel names: TUH name, each electrode replaced by the smaller of
@@ -211,16 +200,18 @@ bool is_eeg_electrode_name(std::string_view name) {
   return !a.empty() && !b.empty() && find_electrode(a) && find_electrode(b);
 }
 
-std::string_view edf_file_type_name(EdfFileType type) {
+std::string_view recording_format_name(RecordingFormat type) {
   switch (type) {
-    case EdfFileType::kEdf:
+    case RecordingFormat::kEdf:
       return "EDF";
-    case EdfFileType::kEdfPlus:
+    case RecordingFormat::kEdfPlus:
       return "EDF+C";
-    case EdfFileType::kBdf:
+    case RecordingFormat::kBdf:
       return "BDF";
-    case EdfFileType::kBdfPlus:
+    case RecordingFormat::kBdfPlus:
       return "BDF+C";
+    case RecordingFormat::kBrainVision:
+      return "BrainVision";
   }
   return "?";
 }
@@ -238,7 +229,7 @@ struct EdfReader::Handle {
   Handle& operator=(const Handle&) = delete;
 };
 
-EdfReader::EdfReader(std::unique_ptr<Handle> handle, EdfHeader header)
+EdfReader::EdfReader(std::unique_ptr<Handle> handle, RecordingHeader header)
     : handle_(std::move(handle)), header_(std::move(header)) {}
 EdfReader::EdfReader(EdfReader&&) noexcept = default;
 EdfReader& EdfReader::operator=(EdfReader&&) noexcept = default;
@@ -299,9 +290,9 @@ EdfReader EdfReader::open(const std::string& path, const EdfOpenOptions& options
   }
   LUMAMBA_CHECK_INPUT(code == 0, "{}: {}", path, edflib_error_text(code));
 
-  EdfHeader h;
+  RecordingHeader h;
   h.path = path;
-  h.file_type = static_cast<EdfFileType>(hdr->filetype);
+  h.format = static_cast<RecordingFormat>(hdr->filetype);
   h.start_datetime = start_datetime_iso(*hdr);
   h.record_duration_s = static_cast<double>(hdr->datarecord_duration) / kEdfTimeUnitsPerSecond;
   h.n_records = hdr->datarecords_in_file;
@@ -314,7 +305,7 @@ EdfReader EdfReader::open(const std::string& path, const EdfOpenOptions& options
   std::vector<std::string> unknown_unit_eeg;
   for (int i = 0; i < hdr->edfsignals; ++i) {
     const edf_param_struct& p = hdr->signalparam[i];
-    EdfSignalInfo s;
+    SignalInfo s;
     s.label = trim_edf_text(p.label);
     s.electrode = tuh_electrode_name(s.label);
     s.is_eeg = is_eeg_electrode_name(s.electrode);
@@ -336,7 +327,7 @@ EdfReader EdfReader::open(const std::string& path, const EdfOpenOptions& options
                         "{}: signal {} '{}': physical range [{}, {}] over digital range [{}, {}] "
                         "gives an unusable scale factor {}",
                         path, i, s.label, s.physical_min, s.physical_max, s.digital_min, s.digital_max, gain);
-    if (const auto factor = uv_per_unit(s.physical_dimension)) {
+    if (const auto factor = microvolts_per_unit(s.physical_dimension)) {
       s.unit_is_voltage = true;
       s.uv_per_unit = *factor;
       // "1e307" V is a valid header number but no µV double; catch it here, not as inf samples.
@@ -362,10 +353,10 @@ EdfReader EdfReader::open(const std::string& path, const EdfOpenOptions& options
   for (long long k = 0; k < hdr->annotations_in_file; ++k) {
     LUMAMBA_CHECK_INPUT(edf_get_annotation(handle->id, static_cast<int>(k), &a) == 0,
                         "{}: EDFlib cannot return annotation {}", path, k);
-    EdfAnnotation ann;
+    Annotation ann;
     ann.onset_s = static_cast<double>(a.onset) / kEdfTimeUnitsPerSecond;
     ann.duration_s =
-        a.duration[0] == '\0' ? kEdfNoDuration : static_cast<double>(a.duration_l) / kEdfTimeUnitsPerSecond;
+        a.duration[0] == '\0' ? kNoDuration : static_cast<double>(a.duration_l) / kEdfTimeUnitsPerSecond;
     ann.text = a.annotation;
     h.annotations.push_back(std::move(ann));
   }
@@ -389,7 +380,7 @@ std::vector<double> EdfReader::read_signal_uv(int64_t signal_idx) {
 std::vector<double> EdfReader::read_signal_uv(int64_t signal_idx, int64_t start_sample, int64_t n_samples) {
   LUMAMBA_CHECK_INPUT(signal_idx >= 0 && signal_idx < n_signals(), "{}: signal index {} out of range [0, {})",
                       header_.path, signal_idx, n_signals());
-  const EdfSignalInfo& s = header_.signals[static_cast<std::size_t>(signal_idx)];
+  const SignalInfo& s = header_.signals[static_cast<std::size_t>(signal_idx)];
   LUMAMBA_CHECK_INPUT(
       start_sample >= 0 && n_samples >= 0 && start_sample <= s.n_samples && n_samples <= s.n_samples - start_sample,
       "{}: samples [{}, {}+{}) requested from signal {} '{}', which has {}", header_.path, start_sample, start_sample,

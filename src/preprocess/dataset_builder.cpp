@@ -25,7 +25,7 @@
 #include "lumamba/core/output_lock.h"
 #include "lumamba/core/progress.h"
 #include "lumamba/io/channels.h"
-#include "lumamba/io/edf_reader.h"
+#include "lumamba/io/recording.h"
 #include "lumamba/io/tuh_csv.h"
 #include "lumamba/preprocess/chain.h"
 #include "lumamba/preprocess/montage.h"
@@ -40,10 +40,7 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool is_recording_file(const fs::path& p) {
-  const auto ext = lower(p.extension().string());
-  return ext == ".edf" || ext == ".bdf";
-}
+bool is_recording_file(const fs::path& p) { return io::is_recording_file(p.string()); }
 
 // The subject of a recording from its file name: the preset's subject_pattern (first group, or the
 // whole match), else the TUH rule (names start with the patient id: aaaaaool_s001_t000 -> aaaaaool).
@@ -227,7 +224,7 @@ bool is_tuh_a_montage(const fs::path& p) {
 
 // The recording's electrode names as the montage matches them (tuh_electrode_name of each label),
 // with the preset's channel_aliases applied.
-std::vector<std::string> recording_electrode_names(const PreprocessPreset& preset, const io::EdfHeader& header) {
+std::vector<std::string> recording_electrode_names(const PreprocessPreset& preset, const io::RecordingHeader& header) {
   std::map<std::string, std::string> aliases;
   for (const auto& [from, to] : preset.channel_aliases) {
     aliases[io::tuh_electrode_name(from)] = io::normalize_channel_label(to);
@@ -256,7 +253,7 @@ bool is_reference_electrode(const std::vector<std::string>& reference, const std
                      [&](const std::string& r) { return r == n || (alias && r == *alias); });
 }
 
-Montage select_montage(const PreprocessPreset& preset, const RecordingJob& job, const io::EdfHeader& header,
+Montage select_montage(const PreprocessPreset& preset, const RecordingJob& job, const io::RecordingHeader& header,
                        const std::vector<std::string>& electrode_names, const io::ElectrodePositions& positions) {
   const auto reference = reference_electrodes(preset.reference);
   Montage m;
@@ -351,13 +348,13 @@ namespace {
 struct FilteredRecording {
   MontageSignals signals;
   double rate_hz = 0;
-  std::vector<io::EdfAnnotation> annotations;
+  std::vector<io::Annotation> annotations;
 };
 
 FilteredRecording read_and_filter(const RecordingJob& job, const PreprocessPreset& preset, int n_threads) {
   validate(preset);
-  auto reader = io::EdfReader::open(job.path);
-  const auto& header = reader.header();
+  const auto reader = io::open_recording(job.path);
+  const auto& header = reader->header();
   // pick: only the electrodes the montage reads.
   const auto positions = io::electrode_positions(preset.positions);
   const auto file_electrodes = recording_electrode_names(preset, header);
@@ -372,7 +369,7 @@ FilteredRecording read_and_filter(const RecordingJob& job, const PreprocessPrese
                         info.label, info.sfreq_hz, header.signals[indices.front()].label, sfreq_hz);
     LUMAMBA_CHECK_INPUT(info.unit_is_voltage, "{}: channel '{}' has physical dimension '{}', not a voltage", job.path,
                         info.label, info.physical_dimension);
-    picked.push_back(reader.read_signal_uv(static_cast<int64_t>(indices[i])));
+    picked.push_back(reader->read_signal_uv(static_cast<int64_t>(indices[i])));
     const double digital_range = std::max(1, info.digital_max - info.digital_min);
     const double step_uv = std::abs(info.physical_max - info.physical_min) * info.uv_per_unit / digital_range;
     const auto problem = channel_quality_problem(picked.back(), std::min(info.physical_min, info.physical_max) * info.uv_per_unit,

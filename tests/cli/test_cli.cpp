@@ -172,6 +172,40 @@ TEST(CliPreprocess, FolderWithoutManifestIsUnlabelledAndShortRecordingsAreNamed)
             std::string::npos);
 }
 
+// A BrainVision recording (tests/fixtures/brainvision, 12 s of Fp1, Fp2, Cz and an EOG channel at
+// 250 Hz) through `preprocess` and `embed`: every channel with a position, average-referenced;
+// the EOG channel, which has no position, is named in the log.
+TEST(CliPreprocess, BrainVisionRecordingWithPositionsAndAverageReference) {
+  const auto dir = fresh_scratch_dir("cli_brainvision");
+  for (const char* ext : {".vhdr", ".vmrk", ".eeg"}) {
+    std::filesystem::copy_file(std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/brainvision/int16_multiplexed" + ext,
+                               dir / (std::string("rec") + ext));
+  }
+  // The header names its data and marker files: point them at the copies.
+  auto vhdr = read_file((dir / "rec.vhdr").string());
+  for (const std::string from : {"int16_multiplexed.eeg", "int16_multiplexed.vmrk"}) {
+    vhdr.replace(vhdr.find(from), from.size(), from.substr(0, 0) + "rec" + from.substr(from.find('.')));
+  }
+  std::ofstream((dir / "rec.vhdr").string(), std::ios::binary) << vhdr;
+  const std::string settings = " montage=all_eeg reference=average notch_hz=50";
+  ASSERT_EQ(run("preprocess --preset generic --data " + dir.string() + " --output " + (dir / "a.h5").string() + settings,
+                (dir / "a.json").string()),
+            0);
+  const auto j = nlohmann::json::parse(read_file((dir / "a.json").string()));
+  EXPECT_EQ(j["windows"], 2);  // 12 s in 5 s windows
+  EXPECT_NE(read_file(scratch_path("cli_stderr.txt")).find("not used: EOG"), std::string::npos);
+  auto reader = io::WindowH5Reader::open((dir / "a.h5").string());
+  ASSERT_EQ(reader.groups().size(), 1u);
+  EXPECT_EQ(reader.groups()[0].channel_names, (std::vector<std::string>{"FP1", "FP2", "CZ"}));
+  EXPECT_DOUBLE_EQ(reader.groups()[0].channel_locations_m[2][2], io::find_electrode("Cz")->z_m);
+  // embed reads the same recording with the same settings.
+  ASSERT_EQ(run("embed " + (dir / "rec.vhdr").string() + " --weights lumamba-tiny-eegmmidb --preset generic --output " +
+                (dir / "e.csv").string() + " --format csv" + settings),
+            0);
+  const auto csv = read_file((dir / "e.csv").string());
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);  // header + 2 windows
+}
+
 TEST(CliInfo, JsonParameterCountsAndMacs) {
   const auto out = scratch_path("cli_info.json");
   ASSERT_EQ(run("info --json --weights " + golden_path("weights.safetensors") + " --config " +

@@ -101,7 +101,7 @@ double mne_physical(int64_t dig, double pmin, double pmax, int64_t dmin, int64_t
 }
 
 // Full scale of a signal in the unit read_signal_uv returns.
-double full_scale_of(const EdfSignalInfo& s) {
+double full_scale_of(const SignalInfo& s) {
   return std::max(std::abs(s.physical_min), std::abs(s.physical_max)) * s.uv_per_unit;
 }
 
@@ -253,13 +253,13 @@ json load_reference() {
   return json::parse(in);
 }
 
-void compare_annotations(const EdfHeader& h, const json& ref) {
+void compare_annotations(const RecordingHeader& h, const json& ref) {
   ASSERT_EQ(h.annotations.size(), ref.size()) << h.path;
   for (std::size_t k = 0; k < ref.size(); ++k) {
-    const EdfAnnotation& a = h.annotations[k];
+    const Annotation& a = h.annotations[k];
     EXPECT_NEAR(a.onset_s, ref[k]["onset_s"].get<double>(), kOnsetTolS) << h.path << " #" << k;
     // MNE writes 0 where the TAL has no duration.
-    const double duration = a.duration_s == kEdfNoDuration ? 0.0 : a.duration_s;
+    const double duration = a.duration_s == kNoDuration ? 0.0 : a.duration_s;
     EXPECT_NEAR(duration, ref[k]["duration_s"].get<double>(), kOnsetTolS) << h.path << " #" << k;
     EXPECT_EQ(a.text, ref[k]["description"].get<std::string>()) << h.path << " #" << k;
   }
@@ -273,7 +273,7 @@ TEST(EdfReaderMne, AllReferenceFilesMatch) {
     SCOPED_TRACE(name);
     ++n_files;
     EdfReader reader = EdfReader::open(data_path(name));
-    const EdfHeader& h = reader.header();
+    const RecordingHeader& h = reader.header();
     if (r["reader"] == "read_annotations") {  // annotation-only file (MNE cannot read it as Raw)
       EXPECT_EQ(reader.n_signals(), 0);
       compare_annotations(h, r["annotations"]);
@@ -285,7 +285,7 @@ TEST(EdfReaderMne, AllReferenceFilesMatch) {
     const double sfreq = r["sfreq_hz"].get<double>();
     for (std::size_t c = 0; c < channels.size(); ++c) {
       const json& rc = channels[c];
-      const EdfSignalInfo& s = h.signals[c];
+      const SignalInfo& s = h.signals[c];
       SCOPED_TRACE(s.label);
       // MNE renames duplicate labels "X" to "X-0", "X-1".
       const std::string mne_name = rc["name"].get<std::string>();
@@ -328,8 +328,8 @@ TEST(EdfReaderMne, AllReferenceFilesMatch) {
 
 TEST(EdfReaderReal, HypnogramIsAnnotationOnly) {
   const EdfReader reader = EdfReader::open(data_path("SC4001EC-Hypnogram.edf"));
-  const EdfHeader& h = reader.header();
-  EXPECT_EQ(h.file_type, EdfFileType::kEdfPlus);
+  const RecordingHeader& h = reader.header();
+  EXPECT_EQ(h.format, RecordingFormat::kEdfPlus);
   EXPECT_EQ(h.n_records, 1);
   EXPECT_EQ(h.record_duration_s, 0.0);
   EXPECT_EQ(h.n_annotation_signals, 1);
@@ -342,8 +342,8 @@ TEST(EdfReaderReal, HypnogramIsAnnotationOnly) {
 
 TEST(EdfReaderReal, TuhLabelsAndMixedRates) {
   const EdfReader reader = EdfReader::open(data_path("aaaaaool_s001_t000.edf"));
-  const EdfHeader& h = reader.header();
-  EXPECT_EQ(h.file_type, EdfFileType::kEdfPlus);
+  const RecordingHeader& h = reader.header();
+  EXPECT_EQ(h.format, RecordingFormat::kEdfPlus);
   ASSERT_EQ(reader.n_signals(), 36);
   const auto& s = h.signals;
   EXPECT_EQ(s[0].label, "EEG FP1-REF");
@@ -383,7 +383,7 @@ TEST(EdfReaderReal, PhysioNetFileIsRepaired) {
   // eegmmidb fills the annotation signal's prefilter ("HP:0Hz LP:0Hz N:0Hz"); EDFlib 1.23 refuses.
   const std::string path = data_path("S001R03.edf");
   const EdfReader reader = EdfReader::open(path);
-  const EdfHeader& h = reader.header();
+  const RecordingHeader& h = reader.header();
   std::string repairs;
   for (const auto& r : h.repairs) repairs += r + "\n";
   EXPECT_NE(repairs.find("prefiltering of signal 64 'EDF Annotations' = 'HP:0Hz LP:0Hz N:0Hz'"), std::string::npos)
@@ -413,7 +413,7 @@ TEST(EdfReaderReal, PhysioNetFileIsRepaired) {
 TEST(EdfReaderReal, PartialReadsAndBounds) {
   const std::string path = data_path("eeglab_test.edf");
   EdfReader reader = EdfReader::open(path);
-  EXPECT_EQ(reader.header().file_type, EdfFileType::kEdf);
+  EXPECT_EQ(reader.header().format, RecordingFormat::kEdf);
   EXPECT_EQ(reader.header().patient, "J. B. (1066 28)");
   const std::vector<double> all = reader.read_signal_uv(3);
   ASSERT_EQ(all.size(), 15360u);
@@ -462,7 +462,7 @@ TEST(EdfWritten, EdfPlusRoundTrip) {
   const FileSpec spec = small_edfplus_spec();
   write_with_edflib(path, spec);
   EdfReader reader = EdfReader::open(path);
-  EXPECT_EQ(reader.header().file_type, EdfFileType::kEdfPlus);
+  EXPECT_EQ(reader.header().format, RecordingFormat::kEdfPlus);
   for (int s = 0; s < 2; ++s) {
     const SignalSpec& want = spec.signals[static_cast<std::size_t>(s)];
     const std::vector<double> x = reader.read_signal_uv(s);
@@ -479,9 +479,9 @@ TEST(EdfWritten, EdfPlusRoundTrip) {
 void expect_written_bdf(const std::string& path) {
   const FileSpec spec = written_bdf_spec();
   EdfReader reader = EdfReader::open(path);
-  const EdfHeader& h = reader.header();
-  EXPECT_EQ(h.file_type, EdfFileType::kBdfPlus);
-  EXPECT_EQ(edf_file_type_name(h.file_type), "BDF+C");
+  const RecordingHeader& h = reader.header();
+  EXPECT_EQ(h.format, RecordingFormat::kBdfPlus);
+  EXPECT_EQ(recording_format_name(h.format), "BDF+C");
   EXPECT_EQ(h.start_datetime, "2020-01-02T03:04:05");
   EXPECT_EQ(h.n_records, 3);
   EXPECT_EQ(h.record_duration_s, 1.0);
@@ -490,7 +490,7 @@ void expect_written_bdf(const std::string& path) {
   ASSERT_EQ(reader.n_signals(), 3);
   for (int s = 0; s < 3; ++s) {
     const SignalSpec& want = spec.signals[static_cast<std::size_t>(s)];
-    const EdfSignalInfo& got = h.signals[static_cast<std::size_t>(s)];
+    const SignalInfo& got = h.signals[static_cast<std::size_t>(s)];
     EXPECT_EQ(got.label, want.label);
     EXPECT_EQ(got.physical_dimension, want.dimension);
     EXPECT_EQ(got.physical_min, want.pmin);
@@ -516,7 +516,7 @@ void expect_written_bdf(const std::string& path) {
   EXPECT_EQ(h.annotations[0].duration_s, 1.0);
   EXPECT_EQ(h.annotations[0].text, "stimulus A");
   EXPECT_EQ(h.annotations[1].onset_s, 1.25);
-  EXPECT_EQ(h.annotations[1].duration_s, kEdfNoDuration);
+  EXPECT_EQ(h.annotations[1].duration_s, kNoDuration);
   EXPECT_EQ(h.annotations[2].duration_s, 0.25);
   EXPECT_EQ(h.annotations[2].text, "\xc3\xa9lectrode");
 }
@@ -549,8 +549,8 @@ TEST(EdfWritten, PlainBdfAndEdfFromIndependentWriter) {
     const std::string path = dir.file(bdf ? "plain.bdf" : "plain.edf");
     write_bytes(path, make_plain_file(bdf, sigs, 3, digital));
     EdfReader reader = EdfReader::open(path);
-    const EdfHeader& h = reader.header();
-    EXPECT_EQ(h.file_type, bdf ? EdfFileType::kBdf : EdfFileType::kEdf);
+    const RecordingHeader& h = reader.header();
+    EXPECT_EQ(h.format, bdf ? RecordingFormat::kBdf : RecordingFormat::kEdf);
     EXPECT_EQ(h.start_datetime, "2020-01-02T03:04:05");
     EXPECT_EQ(h.patient, "patient x");
     EXPECT_EQ(h.recording, "recording y");
@@ -563,7 +563,7 @@ TEST(EdfWritten, PlainBdfAndEdfFromIndependentWriter) {
     EXPECT_FALSE(h.signals[2].unit_is_voltage);
     for (int s = 0; s < 3; ++s) {
       const PlainSignal& want = sigs[static_cast<std::size_t>(s)];
-      const EdfSignalInfo& got = h.signals[static_cast<std::size_t>(s)];
+      const SignalInfo& got = h.signals[static_cast<std::size_t>(s)];
       const std::vector<double> x = reader.read_signal_uv(s);
       ASSERT_EQ(x.size(), static_cast<std::size_t>(want.samples_per_record * 3));
       for (std::size_t i = 0; i < x.size(); ++i) {
