@@ -300,6 +300,28 @@ BrainVisionReader BrainVisionReader::open(const std::string& vhdr_path) {
   for (std::size_t k = 0; k < n; ++k) {
     LUMAMBA_CHECK_INPUT(seen[k], "{}: [Channel Infos] has no Ch{} (NumberOfChannels={})", vhdr_path, k + 1, n);
   }
+  // The recording's own positions, as MNE reads them: Ch<k>=radius (mm; 1 = idealised sphere of MNE's
+  // 95 mm head), theta, phi (degrees) in the head frame; a channel at the origin has none.
+  if (const auto coords = ini.find("Coordinates"); coords != ini.end()) {
+    constexpr double kPi = 3.14159265358979323846;
+    for (const auto& [key, value] : coords->second) {
+      const std::size_t k = key.size() > 2 && key.substr(0, 2) == "ch" &&
+                                    std::all_of(key.begin() + 2, key.end(), ::isdigit)
+                                ? std::stoul(key.substr(2))
+                                : 0;
+      LUMAMBA_CHECK_INPUT(k >= 1 && k <= n, "{}: [Coordinates] key '{}' is not Ch1..Ch{}", vhdr_path, key, n);
+      const auto parts = text::split(value, ',');
+      std::optional<double> v[3];
+      for (std::size_t i = 0; i < 3 && i < parts.size(); ++i) v[i] = text::to_double(parts[i]);
+      LUMAMBA_CHECK_INPUT(parts.size() == 3 && v[0] && v[1] && v[2], "{}: [Coordinates] Ch{}={} is not radius,theta,phi",
+                          vhdr_path, k, value);
+      const double radius_mm = *v[0] == 1 ? 95.0 : *v[0];
+      const double theta = *v[1] * kPi / 180, phi = *v[2] * kPi / 180;
+      const Position3 p{radius_mm * std::sin(theta) * std::cos(phi) / 1e3, radius_mm * std::sin(theta) * std::sin(phi) / 1e3,
+                        radius_mm * std::cos(theta) / 1e3};
+      if (p.x_m != 0 || p.y_m != 0 || p.z_m != 0) h.signals[k - 1].position = p;
+    }
+  }
   h.n_records = 1;
   h.record_duration_s = static_cast<double>(r.n_samples_) / sfreq_hz;
   h.duration_s = h.record_duration_s;

@@ -253,6 +253,27 @@ bool is_reference_electrode(const std::vector<std::string>& reference, const std
                      [&](const std::string& r) { return r == n || (alias && r == *alias); });
 }
 
+// The preset's positions table, or the recording's own positions when it gives any (the recording's
+// own win unless recording_positions=ignore; its channels without one are looked up in the table).
+io::ElectrodePositions positions_for(const PreprocessPreset& preset, const io::RecordingHeader& header,
+                                     const std::vector<std::string>& electrode_names) {
+  auto table = io::electrode_positions(preset.positions);
+  const bool own = preset.recording_positions == "use" &&
+                   std::any_of(header.signals.begin(), header.signals.end(), [](const auto& s) { return s.position.has_value(); });
+  if (!own) return table;
+  std::vector<std::string> names;
+  std::vector<io::Position3> positions;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < header.signals.size(); ++i) {
+    const auto p = header.signals[i].position ? header.signals[i].position : table.find(electrode_names[i]);
+    if (p && seen.insert(io::normalize_channel_label(electrode_names[i])).second) {
+      names.push_back(electrode_names[i]);
+      positions.push_back(*p);
+    }
+  }
+  return io::ElectrodePositions(header.path + " (its own positions)", std::move(names), std::move(positions));
+}
+
 Montage select_montage(const PreprocessPreset& preset, const RecordingJob& job, const io::RecordingHeader& header,
                        const std::vector<std::string>& electrode_names, const io::ElectrodePositions& positions) {
   const auto reference = reference_electrodes(preset.reference);
@@ -356,8 +377,8 @@ FilteredRecording read_and_filter(const RecordingJob& job, const PreprocessPrese
   const auto reader = io::open_recording(job.path);
   const auto& header = reader->header();
   // pick: only the electrodes the montage reads.
-  const auto positions = io::electrode_positions(preset.positions);
   const auto file_electrodes = recording_electrode_names(preset, header);
+  const auto positions = positions_for(preset, header, file_electrodes);
   const auto montage = select_montage(preset, job, header, file_electrodes, positions);
   const auto electrodes = montage.required_electrodes();
   const auto indices = resolve_electrodes(electrodes, file_electrodes, job.path);

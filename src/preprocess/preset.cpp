@@ -55,6 +55,7 @@ bool apply_key(PreprocessPreset& p, const std::string& key, const YAML::Node& v,
   else if (key == "montage") p.montage = scalar<std::string>(v, key, src);
   else if (key == "tcp_ears") p.tcp_ears = scalar<std::string>(v, key, src);
   else if (key == "positions") p.positions = scalar<std::string>(v, key, src);
+  else if (key == "recording_positions") p.recording_positions = scalar<std::string>(v, key, src);
   else if (key == "missing") p.missing = scalar<std::string>(v, key, src);
   else if (key == "derivations_file") p.derivations_file = scalar<std::string>(v, key, src);
   else if (key == "derivations") {
@@ -165,6 +166,7 @@ void validate(const PreprocessPreset& p) {
                       fmt::join(p.steps, ", "), fmt::join(kSteps, ", "));
   check_option("montage", p.montage, {"tcp", "unipolar", "all_eeg", "bipolar"});
   check_option("missing", p.missing, {"error", "drop"});
+  check_option("recording_positions", p.recording_positions, {"use", "ignore"});
   LUMAMBA_CHECK_INPUT(!p.positions.empty(), "invalid value for 'positions': empty (a built-in name such as standard_1005, "
                       "or a file)");
   LUMAMBA_CHECK_INPUT(!p.reference.empty(), "invalid value for 'reference': empty (none, average, linked_ears, "
@@ -211,6 +213,7 @@ std::string preset_to_json(const PreprocessPreset& p) {
                       {"tcp_ears", p.tcp_ears},
                       {"channels", p.channels},
                       {"positions", p.positions},
+                      {"recording_positions", p.recording_positions},
                       {"channel_aliases", p.channel_aliases},
                       {"reference", p.reference},
                       {"derivations", p.derivations},

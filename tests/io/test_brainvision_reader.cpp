@@ -63,6 +63,14 @@ TEST(BrainVisionReader, EqualsMneOnEachBinaryFormatAndOrientation) {
       }
       EXPECT_LT(worst, 1e-12) << s.label;
     }
+    for (std::size_t c = 0; c < names.size(); ++c) {  // the recording's own positions ([Coordinates])
+      const auto& want = ref["positions"][c];
+      ASSERT_EQ(h.signals[c].position.has_value(), !want.is_null()) << names[c];
+      if (want.is_null()) continue;
+      EXPECT_NEAR(h.signals[c].position->x_m, want[0].get<double>(), 1e-15);
+      EXPECT_NEAR(h.signals[c].position->y_m, want[1].get<double>(), 1e-15);
+      EXPECT_NEAR(h.signals[c].position->z_m, want[2].get<double>(), 1e-15);
+    }
     const auto& ann = ref["annotations"];
     ASSERT_EQ(h.annotations.size(), ann.size());
     for (std::size_t k = 0; k < ann.size(); ++k) {

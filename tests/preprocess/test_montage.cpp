@@ -12,6 +12,7 @@
 #include "lumamba/core/error.h"
 #include "lumamba/io/channels.h"
 #include "lumamba/io/electrode_positions.h"
+#include "lumamba/io/recording.h"
 #include "lumamba/preprocess/dataset_builder.h"
 #include "lumamba/preprocess/montage.h"
 #include "lumamba/preprocess/preset.h"
@@ -266,6 +267,25 @@ TEST(Montage, BiosemiRecordingWithCapPositionsAliasesAndMastoidReference) {
   apply_preset_overrides(unipolar, {"reference=A1"});
   EXPECT_THROW(process_recording_continuous({path, "s1", "", -1, ""}, unipolar), InputError);
   EXPECT_THROW(apply_preset_overrides(unipolar, {"montage=tcp"}), InputError);
+}
+
+// A BrainVision recording with its own [Coordinates]: they win over the preset's table, unless
+// recording_positions=ignore (tests/fixtures/brainvision/float32_ansi.vhdr: Fz and Pz placed, the
+// temperature channel not).
+TEST(Montage, RecordingsOwnPositionsWinOverThePresetsTable) {
+  const std::string vhdr = std::string(LUMAMBA_TEST_FIXTURES_DIR) + "/brainvision/float32_ansi.vhdr";
+  PreprocessPreset preset = builtin_preset("generic");
+  apply_preset_overrides(preset, {"channels=[Fz, Pz]", "l_freq_hz=0", "h_freq_hz=0", "notch_hz=0", "resample_hz=250",
+                                  "labels=none"});
+  const auto own = process_recording_continuous({vhdr, "s", "", -1, ""}, preset);
+  const auto reader = io::open_recording(vhdr);
+  ASSERT_TRUE(reader->header().signals[0].position.has_value());
+  EXPECT_EQ(own.channel_locations_m[0][1], reader->header().signals[0].position->y_m);
+  EXPECT_EQ(own.channel_locations_m[1][2], reader->header().signals[1].position->z_m);
+  apply_preset_overrides(preset, {"recording_positions=ignore"});
+  const auto table = process_recording_continuous({vhdr, "s", "", -1, ""}, preset);
+  EXPECT_EQ(table.channel_locations_m[0][1], io::find_electrode("Fz")->y_m);
+  EXPECT_NE(table.channel_locations_m[0][1], own.channel_locations_m[0][1]);
 }
 
 }  // namespace

@@ -36,11 +36,12 @@ CASES = [
     ("int32_vectorized", "INT_32", "VECTORIZED", "UTF-8",
      [("C3", "100", "nV"), ("C4", "100", "nV"), ("O1", "100", "nV")], "<i4", 10.0),
     ("float32_ansi", "IEEE_FLOAT_32", "MULTIPLEXED", "ANSI",
-     [("Fz", "", "µV"), ("Pz", "1", "µV"), (r"Temp\1skin", "1", "C")], "<f4", 1.0),
+     [("Fz", "", "µV"), ("Pz", "1", "µV"), (r"Temp\1skin", "1", "C")], "<f4", 1.0,
+     ["1,45,90", "88.5,-45,-90", "0,0,0"]),
 ]
 
 
-def write_case(name, binary_format, orientation, codepage, channels, dtype, per_unit):
+def write_case(name, binary_format, orientation, codepage, channels, dtype, per_unit, coordinates=None):
     n = len(channels)
     values = signals(n, per_unit)  # in file counts: µV / resolution
     data = np.round(values) if dtype != "<f4" else values
@@ -55,6 +56,9 @@ def write_case(name, binary_format, orientation, codepage, channels, dtype, per_
              "; <Resolution in \"Unit\">,<Unit>"]
     for i, (ch, res, unit) in enumerate(channels, 1):
         lines.append(f"Ch{i}={ch},,{res},{unit}")
+    if coordinates:
+        # The recording's own positions (BrainVision [Coordinates]: radius mm (1 = idealised sphere), theta, phi).
+        lines += ["", "[Coordinates]"] + [f"Ch{i}={c}" for i, c in enumerate(coordinates, 1)]
     lines += ["", "[Comment]", "", "A m p l i f i e r  S e t u p", "none"]
     encoding = "cp1252" if codepage == "ANSI" else "utf-8"
     (OUT / f"{name}.vhdr").write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
@@ -82,6 +86,9 @@ def main():
             "head": [[float(v) for v in row[:N_STORED]] for row in raw.get_data()],
             "tail": [[float(v) for v in row[-N_STORED:]] for row in raw.get_data()],
             "units": [raw._orig_units[c] for c in raw.ch_names],
+            # The recording's own positions (head frame, metres) where its header gives them.
+            "positions": [None if np.isnan(ch["loc"][:3]).any() else [float(v) for v in ch["loc"][:3]]
+                          for ch in raw.info["chs"]],
             "annotations": [[float(o), float(d), str(s)] for o, d, s in zip(ann.onset, ann.duration, ann.description)],
         }
     (OUT / "mne_reference.json").write_text(json.dumps(reference) + "\n")

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lumamba/io/electrode_positions.h"
+
 namespace lumamba::io {
 
 /// TUH/PhysioNet label -> 10-20 electrode name, upper-case: normalize_channel_label (trim, upper
@@ -52,6 +54,9 @@ struct SignalInfo {
   int64_t n_samples = 0;         ///< in the whole file = n_samples_per_record * n_records
   bool unit_is_voltage = false;  ///< physical_dimension is uV/µV/mV/V/nV (case-insensitive)
   double uv_per_unit = 1;        ///< physical value * uv_per_unit = µV (1 when not a voltage)
+  /// The electrode's position as the recording itself gives it (BrainVision [Coordinates]), MNE head
+  /// frame, metres; none for EDF. Used instead of the preset's table (preset key recording_positions).
+  std::optional<Position3> position;
 };
 
 /// One EDF+/BDF+ annotation (time-keeping TALs excluded) or BrainVision marker ("Type/Description",

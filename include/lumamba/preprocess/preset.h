@@ -25,6 +25,9 @@ struct PreprocessPreset {
   /// biosemi64, GSN-HydroCel-129, ...) or a file (.elc .sfp .csd .txt .bvef .csv .tsv). Names are
   /// looked up in it; a channel without a position there is an error (or dropped, `missing: drop`).
   std::string positions = "standard_1005";
+  /// A recording that gives its own electrode positions (BrainVision [Coordinates]): "use" them
+  /// instead of the `positions` table (the recording's own win), or "ignore" them.
+  std::string recording_positions = "use";
   /// File label -> electrode name, for names a device spells its own way (EXG1 -> M1, "EEG 1" -> Fp1);
   /// keys and values compared after normalisation (upper case, "EEG " prefix and -REF/-LE removed).
   std::map<std::string, std::string> channel_aliases;
