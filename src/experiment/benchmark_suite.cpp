@@ -791,11 +791,15 @@ std::string run_benchmark_suite(const BenchmarkSuite& suite, const BenchmarkOpti
     }
   }
   for (const auto& name : suite.few_shot_variants) {
-    const auto base = std::find_if(variants.begin(), variants.begin() + static_cast<std::ptrdiff_t>(n_made),
-                                   [&](const Variant& v) { return v.name == name; });
-    if (base == variants.begin() + static_cast<std::ptrdiff_t>(n_made)) continue;  // its pretraining was not selected
+    // By index: push_back below may reallocate `variants`, which would leave an iterator dangling
+    // (it once gave the second and third fractions of an init an empty init path).
+    const auto base = static_cast<std::size_t>(
+        std::find_if(variants.begin(), variants.begin() + static_cast<std::ptrdiff_t>(n_made),
+                     [&](const Variant& v) { return v.name == name; }) -
+        variants.begin());
+    if (base == n_made) continue;  // its pretraining was not selected
     for (const double f : suite.few_shot_fractions) {
-      Variant few = *base;
+      Variant few = variants[base];
       few.name = few_shot_variant_name(name, f);
       few.overrides.push_back(fmt::format("train.subject_fraction={}", f));
       variants.push_back(few);
