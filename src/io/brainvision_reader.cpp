@@ -17,6 +17,7 @@
 #include <optional>
 #include <sstream>
 
+#include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
 #include "text_fields.h"
@@ -25,14 +26,6 @@ namespace lumamba::io {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_bytes(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  LUMAMBA_CHECK_INPUT(in.good(), "{}: cannot open the {}", path, what);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 bool is_valid_utf8(std::string_view s) {
   std::size_t i = 0;
@@ -133,7 +126,7 @@ std::string iso_datetime(const std::string& stamp) {
 }
 
 std::vector<Annotation> read_markers(const std::string& path, double sfreq_hz, std::string& start_datetime) {
-  const auto lines = decoded_lines(path, read_bytes(path, "marker file"), "marker");
+  const auto lines = decoded_lines(path, read_text_file(path, "the marker file"), "marker");
   std::vector<Annotation> out;
   bool in_markers = false;
   for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -197,7 +190,7 @@ double sample_at(const unsigned char* p, BrainVisionReader::SampleType t) {
 }  // namespace
 
 BrainVisionReader BrainVisionReader::open(const std::string& vhdr_path) {
-  const auto lines = decoded_lines(vhdr_path, read_bytes(vhdr_path, "header file"), "header");
+  const auto lines = decoded_lines(vhdr_path, read_text_file(vhdr_path, "the header file"), "header");
   const Ini ini = parse_ini(lines);
   // NeurOne exports spell the section "Common infos" (MNE's workaround).
   const std::string common = ini.count("Common Infos") ? "Common Infos" : "Common infos";

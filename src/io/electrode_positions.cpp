@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
 #include "lumamba/io/channels.h"
@@ -380,14 +381,6 @@ RawTable read_xyz(const std::string& source, std::string_view text, char separat
   return t;
 }
 
-std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  LUMAMBA_CHECK_INPUT(in.good(), "electrode positions '{}': cannot open the file", path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -550,7 +543,7 @@ const ElectrodePositions& reference_electrode_positions() { return builtin_elect
 ElectrodePositions read_electrode_positions(const std::string& path) {
   const fs::path p(path);
   const std::string ext = lower(p.extension().string());
-  const std::string text = read_whole_file(path);
+  const std::string text = read_text_file(path, "electrode positions file");
   if (ext == ".elc") {
     auto t = read_elc(path, text, false);
     const double scale = kHeadRadiusM / median_norm(t.positions);  // MNE: every row, fiducials included

@@ -40,8 +40,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool is_recording_file(const fs::path& p) { return io::is_recording_file(p.string()); }
-
 // The subject of a recording from its file name: the preset's subject_pattern (first group, or the
 // whole match), else the TUH rule (names start with the patient id: aaaaaool_s001_t000 -> aaaaaool).
 // A name the pattern does not match is an error: falling back to the file would put one person's
@@ -149,7 +147,7 @@ std::string find_annotation(const fs::path& edf) {
 
 namespace {
 // An input that is a file but not an EDF/BDF recording is read as a manifest CSV.
-bool is_manifest(const fs::path& input) { return fs::is_regular_file(input) && !is_recording_file(input); }
+bool is_manifest(const fs::path& input) { return fs::is_regular_file(input) && !io::is_recording_file(input.string()); }
 }  // namespace
 
 PreprocessPreset with_label_source_for(const std::string& input, PreprocessPreset preset) {
@@ -175,7 +173,7 @@ std::vector<RecordingJob> discover_recordings(const std::string& input, const Pr
   } else {
     std::vector<fs::path> files;
     for (const auto& entry : fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied)) {
-      if (entry.is_regular_file() && is_recording_file(entry.path())) files.push_back(entry.path());
+      if (entry.is_regular_file() && io::is_recording_file(entry.path().string())) files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
     for (const auto& f : files) jobs.push_back({f.string(), subject_from_name(f, preset), "", -1, ""});
