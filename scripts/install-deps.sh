@@ -13,6 +13,7 @@ packages=(
   libedf-dev              # EDF/EDF+/BDF reading (EDFlib)
   libhdf5-dev             # window datasets
   libtinyxml2-dev         # BrainVision .bvef electrode-position files (XML)
+  libmatio-dev            # EEGLAB .set files (MATLAB v5 / v7.3)
   libgloo-dev             # headers of LibTorch's Gloo process group (multi-process training)
   openmpi-bin             # mpirun: one of the launchers of multi-process training (and its tests)
 )

@@ -212,6 +212,8 @@ std::string_view recording_format_name(RecordingFormat type) {
       return "BDF+C";
     case RecordingFormat::kBrainVision:
       return "BrainVision";
+    case RecordingFormat::kEeglab:
+      return "EEGLAB";
   }
   return "?";
 }

@@ -10,6 +10,7 @@
 #include "lumamba/core/error.h"
 #include "lumamba/io/brainvision_reader.h"
 #include "lumamba/io/edf_reader.h"
+#include "lumamba/io/eeglab_reader.h"
 #include "text_fields.h"
 
 namespace lumamba::io {
@@ -35,15 +36,16 @@ std::optional<double> microvolts_per_unit(std::string_view unit) {
 
 bool is_recording_file(std::string_view path) {
   const auto ext = extension_of(path);
-  return ext == ".edf" || ext == ".bdf" || ext == ".vhdr";
+  return ext == ".edf" || ext == ".bdf" || ext == ".vhdr" || ext == ".set";
 }
 
 std::unique_ptr<RecordingReader> open_recording(const std::string& path) {
   const auto ext = extension_of(path);
   if (ext == ".edf" || ext == ".bdf") return std::make_unique<EdfReader>(EdfReader::open(path));
   if (ext == ".vhdr") return std::make_unique<BrainVisionReader>(BrainVisionReader::open(path));
-  throw InputError(fmt::format("{}: not a recording lumamba reads (extension '{}'; it reads .edf, .bdf and "
-                               "BrainVision .vhdr)", path, ext));
+  if (ext == ".set") return std::make_unique<EeglabReader>(EeglabReader::open(path));
+  throw InputError(fmt::format("{}: not a recording lumamba reads (extension '{}'; it reads .edf, .bdf, "
+                               "BrainVision .vhdr and EEGLAB .set)", path, ext));
 }
 
 }  // namespace lumamba::io

@@ -1,7 +1,8 @@
 // lumamba/io/recording.h — what every recording reader gives: the header (signals with names,
 // units and rates; annotations) and each signal in µV. Readers: EDF/EDF+/BDF/BDF+ through EDFlib
-// (lumamba/io/edf_reader.h) and BrainVision .vhdr/.vmrk/.eeg (lumamba/io/brainvision_reader.h);
-// open_recording picks one by the file's extension. Torch-free.
+// (lumamba/io/edf_reader.h), BrainVision .vhdr/.vmrk/.eeg (lumamba/io/brainvision_reader.h) and
+// EEGLAB .set/.fdt (lumamba/io/eeglab_reader.h); open_recording picks one by the file's extension.
+// Torch-free.
 #pragma once
 
 #include <cstdint>
@@ -28,9 +29,9 @@ bool is_eeg_electrode_name(std::string_view name);
 
 /// Kind of file. The first four are EDFlib's file types (its numbering), from the version and
 /// reserved header fields.
-enum class RecordingFormat { kEdf, kEdfPlus, kBdf, kBdfPlus, kBrainVision };
+enum class RecordingFormat { kEdf, kEdfPlus, kBdf, kBdfPlus, kBrainVision, kEeglab };
 
-/// "EDF", "EDF+C", "BDF", "BDF+C" (only continuous files are opened), "BrainVision".
+/// "EDF", "EDF+C", "BDF", "BDF+C" (only continuous files are opened), "BrainVision", "EEGLAB".
 std::string_view recording_format_name(RecordingFormat type);
 
 /// µV per unit of a physical dimension (uV, µV, mV, V, nV; case-insensitive, Latin-1 or UTF-8 µ);
@@ -54,8 +55,9 @@ struct SignalInfo {
   int64_t n_samples = 0;         ///< in the whole file = n_samples_per_record * n_records
   bool unit_is_voltage = false;  ///< physical_dimension is uV/µV/mV/V/nV (case-insensitive)
   double uv_per_unit = 1;        ///< physical value * uv_per_unit = µV (1 when not a voltage)
-  /// The electrode's position as the recording itself gives it (BrainVision [Coordinates]), MNE head
-  /// frame, metres; none for EDF. Used instead of the preset's table (preset key recording_positions).
+  /// The electrode's position as the recording itself gives it (BrainVision [Coordinates], EEGLAB
+  /// chanlocs), MNE head frame, metres; none for EDF. Used instead of the preset's table (preset key
+  /// recording_positions).
   std::optional<Position3> position;
 };
 
@@ -98,11 +100,11 @@ class RecordingReader {
   virtual std::vector<double> read_signal_uv(int64_t signal_idx) = 0;
 };
 
-/// The file extensions open_recording reads (lower case): .edf, .bdf, .vhdr.
+/// The file extensions open_recording reads (lower case): .edf, .bdf, .vhdr, .set.
 bool is_recording_file(std::string_view path);
 
 /// Opens a recording by its extension (case-insensitive): .edf/.bdf (EdfReader, default options),
-/// .vhdr (BrainVisionReader). InputError naming the file for any other extension or a bad file.
+/// .vhdr (BrainVisionReader), .set (EeglabReader). InputError naming the file for any other extension or a bad file.
 std::unique_ptr<RecordingReader> open_recording(const std::string& path);
 
 }  // namespace lumamba::io
