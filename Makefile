@@ -40,8 +40,8 @@ fuzz:
 	LUMAMBA_DEPS_FUZZ=1 ./scripts/install-deps.sh
 	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DLUMAMBA_BUILD_FUZZ=ON -DLUMAMBA_BUILD_TESTS=OFF \
 	    -DCMAKE_BUILD_TYPE=RelWithDebInfo
-	cmake --build build-fuzz --target fuzz_safetensors fuzz_edf fuzz_brainvision fuzz_tuh_csv -j$(JOBS)
-	for t in safetensors edf brainvision tuh_csv; do \
+	cmake --build build-fuzz --target fuzz_safetensors fuzz_edf fuzz_brainvision fuzz_eeglab fuzz_tuh_csv -j$(JOBS)
+	for t in safetensors edf brainvision eeglab tuh_csv; do \
 	  mkdir -p fuzz/corpus-run/$$t && \
 	  ./build-fuzz/fuzz/fuzz_$$t fuzz/corpus-run/$$t fuzz/corpus/$$t \
 	      -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 || exit 1; \

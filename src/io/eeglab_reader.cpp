@@ -158,6 +158,55 @@ std::string number_text(const matvar_t* v, double x) {
   return fmt::format("{}", x);
 }
 
+// Bytes a variable's data will take once read, from its header alone (matio allocates what a header
+// declares before it reads): nullopt when the count overflows. Structs and cells count their elements.
+std::optional<std::size_t> declared_bytes(matvar_t* info, int depth = 0) {
+  if (info == nullptr) return 0;
+  const auto n = numel(info);
+  if (!n || depth > 32) return std::nullopt;
+  std::size_t total = 0;
+  auto add = [&](std::optional<std::size_t> b) {
+    if (!b || total > std::numeric_limits<std::size_t>::max() - *b) return false;
+    total += *b;
+    return true;
+  };
+  if (info->class_type == MAT_C_STRUCT) {
+    const std::size_t n_fields = Mat_VarGetNumberOfFields(info);
+    if (info->data == nullptr || n_fields == 0) return 0;
+    if (*n > std::numeric_limits<std::size_t>::max() / n_fields) return std::nullopt;
+    for (std::size_t i = 0; i < *n * n_fields; ++i) {
+      if (!add(declared_bytes(static_cast<matvar_t**>(info->data)[i], depth + 1))) return std::nullopt;
+    }
+    return total;
+  }
+  if (info->class_type == MAT_C_CELL) {
+    if (info->data == nullptr) return 0;
+    for (std::size_t i = 0; i < *n; ++i) {
+      if (!add(declared_bytes(static_cast<matvar_t**>(info->data)[i], depth + 1))) return std::nullopt;
+    }
+    return total;
+  }
+  const std::size_t element = std::max<std::size_t>(Mat_SizeOfClass(info->class_type), 1) * (info->isComplex ? 2 : 1);
+  if (*n > std::numeric_limits<std::size_t>::max() / element) return std::nullopt;
+  return *n * element;
+}
+
+// Reads a variable after checking that its header does not declare more data than the file can
+// hold (zlib inflates at most ~1032×): a corrupt header would otherwise make matio allocate
+// gigabytes for a file of kilobytes.
+matvar_t* read_checked(mat_t* mat, const char* name, const std::string& path) {
+  MatVar info(Mat_VarReadInfo(mat, name));
+  if (info == nullptr) return nullptr;
+  std::error_code ec;
+  const auto file_bytes = static_cast<std::size_t>(fs::file_size(path, ec));
+  const std::size_t ratio = info->compression == MAT_COMPRESSION_NONE ? 1 : 1100;
+  const auto bytes = declared_bytes(info.get());
+  LUMAMBA_CHECK_INPUT(bytes.has_value() && *bytes / ratio <= file_bytes + 4096, "{}: variable '{}' declares {} of "
+                      "data in a file of {} bytes (a damaged file)", path, name,
+                      bytes ? fmt::format("{} bytes", *bytes) : std::string("more than 2^64 bytes"), file_bytes);
+  return Mat_VarRead(mat, name);
+}
+
 // The EEG structure's fields, from an `EEG` struct variable (EEG.EEG nested too) or from the
 // file's top-level variables.
 class EegFields {
@@ -168,7 +217,7 @@ class EegFields {
                         "EEGLAB's pop_saveset", path_);
     info.reset(Mat_VarReadInfo(mat_, "EEG"));
     if (info != nullptr) {
-      eeg_.reset(Mat_VarRead(mat_, "EEG"));
+      eeg_.reset(read_checked(mat_, "EEG", path_));
       LUMAMBA_CHECK_INPUT(eeg_ != nullptr && eeg_->class_type == MAT_C_STRUCT && numel(eeg_.get()).value_or(0) >= 1,
                           "{}: variable 'EEG' is not a struct{}", path_, matio_detail());
       struct_ = eeg_.get();
@@ -184,9 +233,7 @@ class EegFields {
     if (struct_ != nullptr) return Mat_VarGetStructFieldByName(struct_, name, 0);
     auto it = top_level_.find(name);
     if (it == top_level_.end()) {
-      MatVar info(Mat_VarReadInfo(mat_, name));
-      MatVar var(info != nullptr ? Mat_VarRead(mat_, name) : nullptr);
-      it = top_level_.emplace(name, std::move(var)).first;
+      it = top_level_.emplace(name, MatVar(read_checked(mat_, name, path_))).first;
     }
     return it->second.get();
   }
@@ -392,6 +439,8 @@ EeglabReader EeglabReader::open(const std::string& set_path) {
       a.duration_s = 0;
       if (duration != nullptr) {
         const auto d = number_at(duration, 0);
+        LUMAMBA_CHECK_INPUT(!d || (std::isfinite(*d) && *d >= 0), "{}: event({}).duration ('{}') is {}, not a "
+                            "length in samples", set_path, k + 1, a.text, *d);
         a.duration_s = d ? *d / srate : kNoDuration;
       }
       h.annotations.push_back(std::move(a));
