@@ -24,6 +24,7 @@
 #include "lumamba/core/log.h"
 #include "lumamba/core/output_lock.h"
 #include "lumamba/core/progress.h"
+#include "lumamba/io/bids.h"
 #include "lumamba/io/channels.h"
 #include "lumamba/io/recording.h"
 #include "lumamba/io/tuh_csv.h"
@@ -146,6 +147,44 @@ std::string find_annotation(const fs::path& edf) {
 }  // namespace
 
 namespace {
+// labels=participants:COLUMN: each recording's class is its subject's value in participants.tsv,
+// through participant_labels, else whole numbers as written, else the sorted values numbered 0, 1, ….
+void assign_participant_labels(std::vector<RecordingJob>& jobs, const std::string& root, const PreprocessPreset& preset) {
+  const auto column = preset.labels.substr(std::string("participants:").size());
+  const auto values = io::read_bids_participants(root, column);
+  std::map<std::string, int64_t> codes = preset.participant_labels;
+  if (codes.empty()) {
+    std::set<std::string> distinct;
+    bool all_whole = true;
+    auto whole_number = [](const std::string& v) -> std::optional<int64_t> {
+      if (v.empty() || v.size() > 9 || !std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); })) {
+        return std::nullopt;
+      }
+      return std::stoll(v);
+    };
+    for (const auto& [id, v] : values) {
+      if (v == "n/a" || v.empty()) continue;
+      distinct.insert(v);
+      all_whole = all_whole && whole_number(v).has_value();
+    }
+    int64_t next = 0;
+    for (const auto& v : distinct) codes[v] = all_whole ? *whole_number(v) : next++;
+    if (!all_whole) {
+      std::vector<std::string> table;
+      for (const auto& [v, code] : codes) table.push_back(fmt::format("{} → {}", v, code));
+      log::info("participants.tsv '{}': classes {} (set participant_labels to choose)", column, fmt::join(table, ", "));
+    }
+  }
+  for (auto& job : jobs) {
+    const auto it = values.find(job.subject);
+    if (it == values.end() || it->second == "n/a" || it->second.empty()) continue;  // no label: the file fails, named
+    const auto code = codes.find(it->second);
+    LUMAMBA_CHECK_INPUT(code != codes.end(), "{}/participants.tsv: {} has {} '{}', which participant_labels does not "
+                        "map", root, job.subject, column, it->second);
+    job.label = code->second;
+  }
+}
+
 // An input that is a file but not an EDF/BDF recording is read as a manifest CSV.
 bool is_manifest(const fs::path& input) { return fs::is_regular_file(input) && !io::is_recording_file(input.string()); }
 }  // namespace
@@ -162,6 +201,8 @@ PreprocessPreset with_label_source_for(const std::string& input, PreprocessPrese
 std::vector<RecordingJob> discover_recordings(const std::string& input, const PreprocessPreset& preset, uint64_t seed) {
   const fs::path root(input);
   LUMAMBA_CHECK_INPUT(fs::exists(root), "{}: no such file or folder", input);
+  LUMAMBA_CHECK_INPUT(preset.labels.rfind("participants:", 0) != 0 || io::is_bids_root(input),
+                      "{}: labels={} reads participants.tsv of a BIDS root; this is not one", input, preset.labels);
   std::vector<RecordingJob> jobs;
   if (is_manifest(root)) {
     jobs = read_manifest(root);
@@ -169,14 +210,23 @@ std::vector<RecordingJob> discover_recordings(const std::string& input, const Pr
       if (job.subject.empty()) job.subject = subject_from_name(job.path, preset);
     }
   } else if (fs::is_regular_file(root)) {
-    jobs.push_back({root.string(), subject_from_name(root, preset), "", -1, ""});
+    jobs.push_back(RecordingJob{root.string(), subject_from_name(root, preset)});
+  } else if (io::is_bids_root(root.string())) {
+    for (const auto& r : io::find_bids_recordings(root.string())) {
+      RecordingJob job{r.path, r.subject};
+      job.channels_tsv = r.channels_tsv;
+      job.electrodes_tsv = r.electrodes_tsv;
+      job.events_tsv = r.events_tsv;
+      jobs.push_back(std::move(job));
+    }
+    if (preset.labels.rfind("participants:", 0) == 0) assign_participant_labels(jobs, root.string(), preset);
   } else {
     std::vector<fs::path> files;
     for (const auto& entry : fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied)) {
       if (entry.is_regular_file() && io::is_recording_file(entry.path().string())) files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
-    for (const auto& f : files) jobs.push_back({f.string(), subject_from_name(f, preset), "", -1, ""});
+    for (const auto& f : files) jobs.push_back(RecordingJob{f.string(), subject_from_name(f, preset)});
   }
   const bool needs_csv = preset.labels == "tusl_csv" || preset.labels == "tuar_csv";
   for (auto& job : jobs) {
@@ -253,27 +303,36 @@ bool is_reference_electrode(const std::vector<std::string>& reference, const std
 
 // The preset's positions table, or the recording's own positions when it gives any (the recording's
 // own win unless recording_positions=ignore; its channels without one are looked up in the table).
-io::ElectrodePositions positions_for(const PreprocessPreset& preset, const io::RecordingHeader& header,
-                                     const std::vector<std::string>& electrode_names) {
+// BIDS: the recording's electrodes.tsv (+ coordsystem.json) is its own positions too.
+io::ElectrodePositions positions_for(const PreprocessPreset& preset, const RecordingJob& job,
+                                     const io::RecordingHeader& header, const std::vector<std::string>& electrode_names) {
   auto table = io::electrode_positions(preset.positions);
-  const bool own = preset.recording_positions == "use" &&
-                   std::any_of(header.signals.begin(), header.signals.end(), [](const auto& s) { return s.position.has_value(); });
+  const bool use = preset.recording_positions == "use";
+  std::optional<io::ElectrodePositions> bids;
+  if (use && !job.electrodes_tsv.empty()) bids = io::electrode_positions(job.electrodes_tsv);
+  const bool own = use && (bids || std::any_of(header.signals.begin(), header.signals.end(),
+                                               [](const auto& s) { return s.position.has_value(); }));
   if (!own) return table;
   std::vector<std::string> names;
   std::vector<io::Position3> positions;
   std::set<std::string> seen;
   for (std::size_t i = 0; i < header.signals.size(); ++i) {
-    const auto p = header.signals[i].position ? header.signals[i].position : table.find(electrode_names[i]);
+    if (electrode_names[i].empty()) continue;  // marked bad
+    auto p = header.signals[i].position;
+    if (!p && bids) p = bids->find(electrode_names[i]);
+    if (!p) p = table.find(electrode_names[i]);
     if (p && seen.insert(io::normalize_channel_label(electrode_names[i])).second) {
       names.push_back(electrode_names[i]);
       positions.push_back(*p);
     }
   }
-  return io::ElectrodePositions(header.path + " (its own positions)", std::move(names), std::move(positions));
+  return io::ElectrodePositions(header.path + (bids ? " (its BIDS electrodes.tsv)" : " (its own positions)"),
+                                std::move(names), std::move(positions));
 }
 
 Montage select_montage(const PreprocessPreset& preset, const RecordingJob& job, const io::RecordingHeader& header,
-                       const std::vector<std::string>& electrode_names, const io::ElectrodePositions& positions) {
+                       const std::vector<std::string>& electrode_names, const io::ElectrodePositions& positions,
+                       const std::set<std::string>& non_eeg_labels) {
   const auto reference = reference_electrodes(preset.reference);
   Montage m;
   if (preset.montage == "tcp") {
@@ -300,9 +359,10 @@ Montage select_montage(const PreprocessPreset& preset, const RecordingJob& job, 
     std::set<std::string> seen;
     for (std::size_t i = 0; i < header.signals.size(); ++i) {
       const auto& name = electrode_names[i];
+      if (name.empty()) continue;  // marked bad (BIDS channels.tsv), named when read
       if (is_reference_electrode(reference, name)) continue;  // read as the reference, no position needed
       const bool placed = header.signals[i].unit_is_voltage && name.find('-') == std::string::npos &&
-                          positions.find(name).has_value();
+                          non_eeg_labels.count(header.signals[i].label) == 0 && positions.find(name).has_value();
       if (!placed) {
         unplaced.push_back(header.signals[i].label);
       } else if (seen.insert(name).second) {
@@ -338,8 +398,9 @@ Montage select_montage(const PreprocessPreset& preset, const RecordingJob& job, 
 std::vector<int64_t> recording_labels(const RecordingJob& job, const PreprocessPreset& preset, size_t n_windows) {
   if (preset.labels == "none") return std::vector<int64_t>(n_windows, -1);
   LUMAMBA_CHECK_INPUT(job.label >= 0, "{}: no recording label ({}: {})", job.path, preset.labels,
-                      preset.labels == "tuab_directory" ? "no 'normal' or 'abnormal' folder in the path"
-                                                        : "empty label in the manifest");
+                      preset.labels == "tuab_directory"         ? "no 'normal' or 'abnormal' folder in the path"
+                      : preset.labels.rfind("participants:", 0) == 0 ? "the subject has no value in participants.tsv"
+                                                                     : "empty label in the manifest");
   return std::vector<int64_t>(n_windows, job.label);
 }
 
@@ -370,14 +431,43 @@ struct FilteredRecording {
   std::vector<io::Annotation> annotations;
 };
 
+// BIDS channels.tsv: a channel marked bad gets no electrode name (the montage cannot use it; named
+// here); the labels of non-EEG types (EOG, ECG, MISC, TRIG, …) are returned, for all_eeg to leave out.
+std::set<std::string> apply_bids_channels(const RecordingJob& job, const io::RecordingHeader& header,
+                                          std::vector<std::string>& electrode_names) {
+  std::set<std::string> non_eeg;
+  if (job.channels_tsv.empty()) return non_eeg;
+  std::map<std::string, io::BidsChannel> by_name;
+  for (auto& c : io::read_bids_channels(job.channels_tsv)) by_name[io::normalize_channel_label(c.name)] = c;
+  std::vector<std::string> bad;
+  for (std::size_t i = 0; i < header.signals.size(); ++i) {
+    const auto it = by_name.find(io::normalize_channel_label(header.signals[i].label));
+    if (it == by_name.end()) continue;
+    if (it->second.status == "bad") {
+      bad.push_back(it->second.status_description.empty()
+                        ? header.signals[i].label
+                        : fmt::format("{} ({})", header.signals[i].label, it->second.status_description));
+      electrode_names[i].clear();
+    } else if (!it->second.type.empty() && it->second.type != "EEG") {
+      non_eeg.insert(header.signals[i].label);
+    }
+  }
+  if (!bad.empty()) {
+    log::info("{}: {} channel(s) marked bad in {} are not used: {}", job.path, bad.size(), job.channels_tsv,
+              fmt::join(bad, ", "));
+  }
+  return non_eeg;
+}
+
 FilteredRecording read_and_filter(const RecordingJob& job, const PreprocessPreset& preset, int n_threads) {
   validate(preset);
   const auto reader = io::open_recording(job.path);
   const auto& header = reader->header();
   // pick: only the electrodes the montage reads.
-  const auto file_electrodes = recording_electrode_names(preset, header);
-  const auto positions = positions_for(preset, header, file_electrodes);
-  const auto montage = select_montage(preset, job, header, file_electrodes, positions);
+  auto file_electrodes = recording_electrode_names(preset, header);
+  const auto non_eeg = apply_bids_channels(job, header, file_electrodes);
+  const auto positions = positions_for(preset, job, header, file_electrodes);
+  const auto montage = select_montage(preset, job, header, file_electrodes, positions, non_eeg);
   const auto electrodes = montage.required_electrodes();
   const auto indices = resolve_electrodes(electrodes, file_electrodes, job.path);
   std::vector<std::vector<double>> picked;
@@ -424,7 +514,7 @@ FilteredRecording read_and_filter(const RecordingJob& job, const PreprocessPrese
   chain.target_sfreq_hz = preset.resample_hz;
   chain.n_threads = n_threads;
   const double rate_hz = run_filter_chain(data, sfreq_hz, chain).sfreq_hz;
-  return {std::move(signals), rate_hz, header.annotations};
+  return {std::move(signals), rate_hz, job.events_tsv.empty() ? header.annotations : io::read_bids_events(job.events_tsv)};
 }
 
 }  // namespace
@@ -546,7 +636,9 @@ nlohmann::json part_key(const RecordingJob& job, const std::string& preset_json)
   return {{"part_format", kPartFormat}, {"preset", preset_json},   {"source", job.path},
           {"source_file", file_stamp(job.path)}, {"subject", job.subject}, {"split", job.split},
           {"label", job.label},           {"annotation", job.annotation_path},
-          {"annotation_file", file_stamp(job.annotation_path)}};
+          {"annotation_file", file_stamp(job.annotation_path)},
+          {"bids_tables", {job.channels_tsv, job.electrodes_tsv, job.events_tsv}},
+          {"bids_table_files", {file_stamp(job.channels_tsv), file_stamp(job.electrodes_tsv), file_stamp(job.events_tsv)}}};
 }
 
 // Why a stored key does not match ("" = it matches).

@@ -95,6 +95,12 @@ bool apply_key(PreprocessPreset& p, const std::string& key, const YAML::Node& v,
     for (const auto& kv : v) p.event_labels[kv.first.as<std::string>()] = scalar<int64_t>(kv.second, key, src);
   } else if (key.rfind("event_labels.", 0) == 0) {
     p.event_labels[key.substr(std::string("event_labels.").size())] = scalar<int64_t>(v, key, src);
+  } else if (key == "participant_labels") {
+    LUMAMBA_CHECK_INPUT(v.IsMap() || v.IsNull(), "{}: preset key 'participant_labels' must be a mapping", src);
+    p.participant_labels.clear();
+    for (const auto& kv : v) p.participant_labels[kv.first.as<std::string>()] = scalar<int64_t>(kv.second, key, src);
+  } else if (key.rfind("participant_labels.", 0) == 0) {
+    p.participant_labels[key.substr(std::string("participant_labels.").size())] = scalar<int64_t>(v, key, src);
   } else {
     return false;
   }
@@ -178,7 +184,12 @@ void validate(const PreprocessPreset& p) {
                       "montage: bipolar needs either 'derivations' (a list such as [FP1-F7, F7-T3]) or a pairs file "
                       "(derivations=PATH), not both");
   check_option("tcp_ears", p.tcp_ears, {"auto", "true", "false"});
-  check_option("labels", p.labels, {"tuab_directory", "tusl_csv", "tuar_csv", "manifest", "events", "none"});
+  if (p.labels.rfind("participants:", 0) != 0) {
+    check_option("labels", p.labels, {"tuab_directory", "tusl_csv", "tuar_csv", "manifest", "events", "none",
+                                      "participants:COLUMN"});
+  }
+  LUMAMBA_CHECK_INPUT(p.labels != "participants:", "labels: participants: needs a participants.tsv column "
+                      "(labels=participants:group)");
   check_option("tuar_mode", p.tuar_mode, {"binary", "multi_binary", "multi_label"});
   check_option("storage_dtype", p.storage_dtype, {"float32", "float16"});
   check_range("resample_hz", p.resample_hz, 1, 1e5);
@@ -231,6 +242,7 @@ std::string preset_to_json(const PreprocessPreset& p) {
                       {"labels", p.labels},
                       {"tuar_mode", p.tuar_mode},
                       {"event_labels", p.event_labels},
+                      {"participant_labels", p.participant_labels},
                       {"storage_dtype", p.storage_dtype},
                       {"compression", p.compression}};
   return j.dump();

@@ -53,7 +53,7 @@ TEST_P(ChainParity, WindowsMatchMne) {
   preset.channels = c.channels;
   preset.notch_hz = c.notch_hz;
   preset.window_s = static_cast<double>(view.shape[2]) / 256.0;
-  RecordingJob job{kData + "/edf/" + c.edf, "s", "", -1, ""};
+  RecordingJob job{kData + "/edf/" + c.edf, "s"};
   const auto out = process_recording(job, preset, 2);
   ASSERT_EQ(out.n_windows, view.shape[0]);
   ASSERT_EQ(out.n_channels, view.shape[1]);
@@ -287,7 +287,7 @@ TEST(DatasetBuilder, LowPassAboveNyquistIsCappedOrFails) {
   PreprocessPreset preset;
   preset.channels = {"C3", "C4"};
   preset.labels = "none";
-  const RecordingJob job{kData + "/edf/S001R01.edf", "S001", "", -1, ""};
+  const RecordingJob job{kData + "/edf/S001R01.edf", "S001"};
   preset.h_freq_hz = 100;
   const auto capped = process_recording(job, preset);
   preset.h_freq_hz = 0;

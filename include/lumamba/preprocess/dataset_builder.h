@@ -19,14 +19,24 @@ namespace lumamba::preprocess {
 
 /// One recording to process.
 struct RecordingJob {
+  RecordingJob() = default;
+  RecordingJob(std::string path_, std::string subject_, std::string split_ = "", int64_t label_ = -1)
+      : path(std::move(path_)), subject(std::move(subject_)), split(std::move(split_)), label(label_) {}
+
   std::string path;
   std::string subject;
   std::string split;             ///< train | val | test | "" (unassigned)
   int64_t label = -1;            ///< recording-level class (TUAB folder, manifest), -1 = none
   std::string annotation_path;   ///< TUAR/TUSL .csv next to the EDF, "" = none
+  /// BIDS tables that apply to the recording (lumamba/io/bids.h), "" = none: channels marked bad are
+  /// not used and non-EEG types are left out of all_eeg; electrodes.tsv positions are the
+  /// recording's own (they win over the preset's table); events.tsv replaces the file's annotations.
+  std::string channels_tsv, electrodes_tsv, events_tsv;
 };
 
-/// Recordings under a folder (every .edf/.bdf, sorted by path) or listed in a manifest CSV with
+/// Recordings of a BIDS root (lumamba/io/bids.h: subject = "sub-<label>", sidecar tables, labels
+/// from participants.tsv with labels=participants:COLUMN), under a folder (every
+/// .edf/.bdf/.vhdr/.set, sorted by path) or listed in a manifest CSV with
 /// header `file,label,subject,split` (file relative to the manifest's folder; label an integer or
 /// empty). The subject is the manifest's, else taken from the file name by the preset's
 /// `subject_pattern` (InputError naming the file when it does not match). Labels and splits follow the preset

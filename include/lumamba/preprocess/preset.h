@@ -62,10 +62,14 @@ struct PreprocessPreset {
   /// names: aaaaaool_s001_t000 → aaaaaool). Splits drawn at random are by subject (TUAR: by file).
   std::string subject_pattern;
   /// "tuab_directory" (normal/abnormal from the path), "tusl_csv", "tuar_csv", "manifest",
-  /// "events" (EDF+ annotations, event-locked windows), "none".
+  /// "events" (EDF+/BrainVision/EEGLAB annotations or BIDS events.tsv, event-locked windows),
+  /// "participants:COLUMN" (a BIDS root: the subject's value in participants.tsv), "none".
   std::string labels = "none";
   std::string tuar_mode = "binary";            ///< binary | multi_binary | multi_label
   std::map<std::string, int64_t> event_labels;  ///< annotation text → class code (labels: events)
+  /// participants.tsv value → class code (labels: participants:COLUMN). Empty: whole numbers are the
+  /// codes as written; other values are numbered 0, 1, … in sorted order (the table is logged).
+  std::map<std::string, int64_t> participant_labels;
   std::string storage_dtype = "float32";       ///< float32 | float16
   int64_t compression = 0;                     ///< gzip level of X (shuffle + gzip), 0 = none
   int64_t window_samples() const;
