@@ -49,6 +49,27 @@ using MatFile = std::unique_ptr<mat_t, MatFileCloser>;
 using MatVar = std::unique_ptr<matvar_t, MatVarFreer>;
 
 // Number of elements, 0 for a variable without dimensions; nullopt when the product overflows.
+std::optional<std::size_t> numel(const matvar_t* v);
+
+// Field `name` of element `index` of a struct, or nullptr. Looked up here rather than with
+// Mat_VarGetStructFieldByName, which dereferences the field table of a damaged struct unchecked
+// (fuzz_eeglab found one with elements but no field table: tests/fixtures/eeglab/broken).
+matvar_t* struct_field(const matvar_t* s, const char* name, std::size_t index) {
+  if (s == nullptr || s->class_type != MAT_C_STRUCT || s->data == nullptr) return nullptr;
+  const std::size_t n_fields = Mat_VarGetNumberOfFields(const_cast<matvar_t*>(s));
+  char* const* names = Mat_VarGetStructFieldnames(s);
+  const auto n = numel(s);
+  if (n_fields == 0 || names == nullptr || !n || index >= *n || *n > s->nbytes / sizeof(matvar_t*) / n_fields) {
+    return nullptr;
+  }
+  for (std::size_t f = 0; f < n_fields; ++f) {
+    if (names[f] != nullptr && std::strcmp(names[f], name) == 0) {
+      return static_cast<matvar_t**>(s->data)[index * n_fields + f];
+    }
+  }
+  return nullptr;
+}
+
 std::optional<std::size_t> numel(const matvar_t* v) {
   if (v == nullptr || v->rank <= 0 || v->dims == nullptr) return 0;
   std::size_t n = 1;
@@ -173,7 +194,7 @@ std::optional<std::size_t> declared_bytes(matvar_t* info, int depth = 0) {
   if (info->class_type == MAT_C_STRUCT) {
     const std::size_t n_fields = Mat_VarGetNumberOfFields(info);
     if (info->data == nullptr || n_fields == 0) return 0;
-    if (*n > std::numeric_limits<std::size_t>::max() / n_fields) return std::nullopt;
+    if (*n > info->nbytes / sizeof(matvar_t*) / n_fields) return std::nullopt;  // fewer field slots than elements
     for (std::size_t i = 0; i < *n * n_fields; ++i) {
       if (!add(declared_bytes(static_cast<matvar_t**>(info->data)[i], depth + 1))) return std::nullopt;
     }
@@ -181,6 +202,7 @@ std::optional<std::size_t> declared_bytes(matvar_t* info, int depth = 0) {
   }
   if (info->class_type == MAT_C_CELL) {
     if (info->data == nullptr) return 0;
+    if (*n > info->nbytes / sizeof(matvar_t*)) return std::nullopt;
     for (std::size_t i = 0; i < *n; ++i) {
       if (!add(declared_bytes(static_cast<matvar_t**>(info->data)[i], depth + 1))) return std::nullopt;
     }
@@ -221,7 +243,7 @@ class EegFields {
       LUMAMBA_CHECK_INPUT(eeg_ != nullptr && eeg_->class_type == MAT_C_STRUCT && numel(eeg_.get()).value_or(0) >= 1,
                           "{}: variable 'EEG' is not a struct{}", path_, matio_detail());
       struct_ = eeg_.get();
-      if (matvar_t* nested = Mat_VarGetStructFieldByName(struct_, "EEG", 0);
+      if (matvar_t* nested = struct_field(struct_, "EEG", 0);
           nested != nullptr && nested->class_type == MAT_C_STRUCT && numel(nested).value_or(0) >= 1) {
         struct_ = nested;
       }
@@ -230,7 +252,7 @@ class EegFields {
 
   /// The field, or nullptr when absent.
   const matvar_t* find(const char* name) {
-    if (struct_ != nullptr) return Mat_VarGetStructFieldByName(struct_, name, 0);
+    if (struct_ != nullptr) return struct_field(struct_, name, 0);
     auto it = top_level_.find(name);
     if (it == top_level_.end()) {
       it = top_level_.emplace(name, MatVar(read_checked(mat_, name, path_))).first;
@@ -363,7 +385,7 @@ EeglabReader EeglabReader::open(const std::string& set_path) {
   const auto n_locs = chanlocs != nullptr && chanlocs->class_type == MAT_C_STRUCT ? numel(chanlocs).value_or(0) : 0;
   LUMAMBA_CHECK_INPUT(n_locs == 0 || n_locs == static_cast<std::size_t>(r.n_channels_),
                       "{}: field 'chanlocs' has {} entries for {} channels (nbchan)", set_path, n_locs, r.n_channels_);
-  auto* locs = const_cast<matvar_t*>(chanlocs);  // matio's getters take non-const pointers; nothing is changed
+  const auto* locs = chanlocs;
   std::vector<std::optional<Position3>> positions;
   for (int64_t c = 0; c < r.n_channels_; ++c) {
     SignalInfo s;
@@ -371,13 +393,13 @@ EeglabReader EeglabReader::open(const std::string& set_path) {
     std::optional<Position3> position;
     if (n_locs > 0) {
       const auto idx = static_cast<std::size_t>(c);
-      const auto label = text_of(Mat_VarGetStructFieldByName(locs, "labels", idx));
+      const auto label = text_of(struct_field(locs, "labels", idx));
       LUMAMBA_CHECK_INPUT(label.has_value() && !label->empty(), "{}: chanlocs({}).labels is not a name", set_path, c + 1);
       s.label = *label;
-      type = text_of(Mat_VarGetStructFieldByName(locs, "type", idx)).value_or("");
-      const auto x = number_at(Mat_VarGetStructFieldByName(locs, "X", idx), 0);
-      const auto y = number_at(Mat_VarGetStructFieldByName(locs, "Y", idx), 0);
-      const auto z = number_at(Mat_VarGetStructFieldByName(locs, "Z", idx), 0);
+      type = text_of(struct_field(locs, "type", idx)).value_or("");
+      const auto x = number_at(struct_field(locs, "X", idx), 0);
+      const auto y = number_at(struct_field(locs, "Y", idx), 0);
+      const auto z = number_at(struct_field(locs, "Z", idx), 0);
       if (x && y && z && std::isfinite(*x) && std::isfinite(*y) && std::isfinite(*z) && !is_non_eeg_type(type)) {
         position = Position3{-*y / 1000, *x / 1000, *z / 1000};  // EEGLAB (X nose, Y left, Z up) mm → head frame m
       }
@@ -419,11 +441,11 @@ EeglabReader EeglabReader::open(const std::string& set_path) {
   // Events: type, latency (1-based samples), duration (samples; empty = unknown, absent = 0).
   const auto* events = eeg.find("event");
   if (events != nullptr && events->class_type == MAT_C_STRUCT) {
-    auto* ev = const_cast<matvar_t*>(events);
+    const auto* ev = events;
     const auto n_events = numel(events).value_or(0);
     for (std::size_t k = 0; k < n_events; ++k) {
       Annotation a;
-      const auto* type = Mat_VarGetStructFieldByName(ev, "type", k);
+      const auto* type = struct_field(ev, "type", k);
       if (const auto t = text_of(type)) {
         a.text = *t;
       } else if (const auto x = number_at(type, 0)) {
@@ -431,11 +453,11 @@ EeglabReader EeglabReader::open(const std::string& set_path) {
       } else {
         throw InputError(fmt::format("{}: event({}).type is neither text nor a number", set_path, k + 1));
       }
-      const auto latency = number_at(Mat_VarGetStructFieldByName(ev, "latency", k), 0);
+      const auto latency = number_at(struct_field(ev, "latency", k), 0);
       LUMAMBA_CHECK_INPUT(latency.has_value() && std::isfinite(*latency), "{}: event({}).latency ('{}') is not a "
                           "number", set_path, k + 1, a.text);
       a.onset_s = (*latency - 1) / srate;
-      const auto* duration = Mat_VarGetStructFieldByName(ev, "duration", k);
+      const auto* duration = struct_field(ev, "duration", k);
       a.duration_s = 0;
       if (duration != nullptr) {
         const auto d = number_at(duration, 0);

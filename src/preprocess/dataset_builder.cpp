@@ -301,9 +301,10 @@ bool is_reference_electrode(const std::vector<std::string>& reference, const std
                      [&](const std::string& r) { return r == n || (alias && r == *alias); });
 }
 
-// The preset's positions table, or the recording's own positions when it gives any (the recording's
-// own win unless recording_positions=ignore; its channels without one are looked up in the table).
-// BIDS: the recording's electrodes.tsv (+ coordsystem.json) is its own positions too.
+// The preset's positions table with the recording's own positions laid over it (the recording's
+// own win unless recording_positions=ignore): BrainVision [Coordinates], EEGLAB chanlocs, or a BIDS
+// electrodes.tsv. Electrodes the recording does not place keep the table's positions, so a montage
+// naming one that is absent from the file finds it missing, not unknown.
 io::ElectrodePositions positions_for(const PreprocessPreset& preset, const RecordingJob& job,
                                      const io::RecordingHeader& header, const std::vector<std::string>& electrode_names) {
   auto table = io::electrode_positions(preset.positions);
@@ -317,16 +318,21 @@ io::ElectrodePositions positions_for(const PreprocessPreset& preset, const Recor
   std::vector<io::Position3> positions;
   std::set<std::string> seen;
   for (std::size_t i = 0; i < header.signals.size(); ++i) {
-    if (electrode_names[i].empty()) continue;  // marked bad
     auto p = header.signals[i].position;
     if (!p && bids) p = bids->find(electrode_names[i]);
-    if (!p) p = table.find(electrode_names[i]);
     if (p && seen.insert(io::normalize_channel_label(electrode_names[i])).second) {
       names.push_back(electrode_names[i]);
       positions.push_back(*p);
     }
   }
-  return io::ElectrodePositions(header.path + (bids ? " (its BIDS electrodes.tsv)" : " (its own positions)"),
+  for (std::size_t k = 0; k < table.size(); ++k) {
+    if (seen.insert(io::normalize_channel_label(table.names()[k])).second) {
+      names.push_back(table.names()[k]);
+      positions.push_back(table.positions()[k]);
+    }
+  }
+  return io::ElectrodePositions(fmt::format("{} ({}, then {})", header.path,
+                                            bids ? "its BIDS electrodes.tsv" : "its own positions", table.source()),
                                 std::move(names), std::move(positions));
 }
 
@@ -355,14 +361,18 @@ Montage select_montage(const PreprocessPreset& preset, const RecordingJob& job, 
   } else {
     // all_eeg: every voltage channel of the file whose electrode has a position, file order; the
     // reference electrodes are subtracted, not kept; the others are named, never skipped silently.
-    std::vector<std::string> electrodes, unplaced;
+    std::vector<std::string> electrodes, unplaced, not_eeg;
     std::set<std::string> seen;
     for (std::size_t i = 0; i < header.signals.size(); ++i) {
       const auto& name = electrode_names[i];
       if (name.empty()) continue;  // marked bad (BIDS channels.tsv), named when read
       if (is_reference_electrode(reference, name)) continue;  // read as the reference, no position needed
+      if (non_eeg_labels.count(header.signals[i].label) > 0) {
+        not_eeg.push_back(header.signals[i].label);
+        continue;
+      }
       const bool placed = header.signals[i].unit_is_voltage && name.find('-') == std::string::npos &&
-                          non_eeg_labels.count(header.signals[i].label) == 0 && positions.find(name).has_value();
+                          positions.find(name).has_value();
       if (!placed) {
         unplaced.push_back(header.signals[i].label);
       } else if (seen.insert(name).second) {
@@ -375,6 +385,10 @@ Montage select_montage(const PreprocessPreset& preset, const RecordingJob& job, 
     if (!unplaced.empty()) {
       log::info("{}: {} channel(s) without a position in '{}' are not used: {}", job.path, unplaced.size(),
                 positions.source(), fmt::join(unplaced, ", "));
+    }
+    if (!not_eeg.empty()) {
+      log::info("{}: {} channel(s) of a non-EEG type in {} are not used: {}", job.path, not_eeg.size(),
+                job.channels_tsv, fmt::join(not_eeg, ", "));
     }
     m = unipolar_montage(electrodes, positions);
   }
@@ -465,8 +479,8 @@ FilteredRecording read_and_filter(const RecordingJob& job, const PreprocessPrese
   const auto& header = reader->header();
   // pick: only the electrodes the montage reads.
   auto file_electrodes = recording_electrode_names(preset, header);
-  const auto non_eeg = apply_bids_channels(job, header, file_electrodes);
   const auto positions = positions_for(preset, job, header, file_electrodes);
+  const auto non_eeg = apply_bids_channels(job, header, file_electrodes);
   const auto montage = select_montage(preset, job, header, file_electrodes, positions, non_eeg);
   const auto electrodes = montage.required_electrodes();
   const auto indices = resolve_electrodes(electrodes, file_electrodes, job.path);

@@ -165,6 +165,7 @@ TEST(EeglabReader, BrokenFilesFailNamingTheProblem) {
       // Found by fuzz_eeglab (fuzz/README.md): headers declaring gigabytes in a 2 kB file.
       {"declares_gigabytes", "(a damaged file)"},
       {"declares_terabytes", "(a damaged file)"},
+      {"struct_without_fields", "no field 'srate'"},
   };
   for (const auto& [name, expected] : cases) {
     const auto path = kDir + "broken/" + name + ".set";

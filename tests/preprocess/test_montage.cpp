@@ -236,7 +236,7 @@ TEST(Montage, BiosemiRecordingWithCapPositionsAliasesAndMastoidReference) {
   apply_preset_overrides(preset, {"montage=all_eeg", "positions=biosemi128", "channel_aliases={EXG1: M1, EXG2: M2}",
                                   "reference=linked_mastoids", "l_freq_hz=0", "h_freq_hz=0", "notch_hz=0",
                                   "resample_hz=256", "labels=none"});
-  const auto rec = process_recording_continuous({path, "s1", "", -1, ""}, preset);
+  const auto rec = process_recording_continuous(RecordingJob{path, "s1"}, preset);
   // The mastoids are the reference, not channels; Status has no position and no voltage unit.
   ASSERT_EQ(rec.channel_names, (std::vector<std::string>{"A1", "A2", "A3", "B1"}));
   const auto& cap = io::builtin_electrode_positions("biosemi128");
@@ -255,17 +255,17 @@ TEST(Montage, BiosemiRecordingWithCapPositionsAliasesAndMastoidReference) {
   apply_preset_overrides(unipolar, {"channels=[A1, A2, C7]", "positions=biosemi128", "l_freq_hz=0", "h_freq_hz=0",
                                     "notch_hz=0", "labels=none"});
   try {
-    process_recording_continuous({path, "s1", "", -1, ""}, unipolar);
+    process_recording_continuous(RecordingJob{path, "s1"}, unipolar);
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("C7"), std::string::npos) << e.what();
   }
   apply_preset_overrides(unipolar, {"missing=drop"});
-  EXPECT_EQ(process_recording_continuous({path, "s1", "", -1, ""}, unipolar).channel_names,
+  EXPECT_EQ(process_recording_continuous(RecordingJob{path, "s1"}, unipolar).channel_names,
             (std::vector<std::string>{"A1", "A2"}));
   // The reference electrode cannot also be a channel; a reference with a bipolar montage is refused.
   apply_preset_overrides(unipolar, {"reference=A1"});
-  EXPECT_THROW(process_recording_continuous({path, "s1", "", -1, ""}, unipolar), InputError);
+  EXPECT_THROW(process_recording_continuous(RecordingJob{path, "s1"}, unipolar), InputError);
   EXPECT_THROW(apply_preset_overrides(unipolar, {"montage=tcp"}), InputError);
 }
 
