@@ -277,13 +277,13 @@ TEST(Montage, RecordingsOwnPositionsWinOverThePresetsTable) {
   PreprocessPreset preset = builtin_preset("generic");
   apply_preset_overrides(preset, {"channels=[Fz, Pz]", "l_freq_hz=0", "h_freq_hz=0", "notch_hz=0", "resample_hz=250",
                                   "labels=none"});
-  const auto own = process_recording_continuous({vhdr, "s", "", -1, ""}, preset);
+  const auto own = process_recording_continuous(RecordingJob{vhdr, "s"}, preset);
   const auto reader = io::open_recording(vhdr);
   ASSERT_TRUE(reader->header().signals[0].position.has_value());
   EXPECT_EQ(own.channel_locations_m[0][1], reader->header().signals[0].position->y_m);
   EXPECT_EQ(own.channel_locations_m[1][2], reader->header().signals[1].position->z_m);
   apply_preset_overrides(preset, {"recording_positions=ignore"});
-  const auto table = process_recording_continuous({vhdr, "s", "", -1, ""}, preset);
+  const auto table = process_recording_continuous(RecordingJob{vhdr, "s"}, preset);
   EXPECT_EQ(table.channel_locations_m[0][1], io::find_electrode("Fz")->y_m);
   EXPECT_NE(table.channel_locations_m[0][1], own.channel_locations_m[0][1]);
 }
