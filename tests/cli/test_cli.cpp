@@ -22,6 +22,7 @@
 #include "lumamba/model/weights.h"
 #include "lumamba/preprocess/dataset_builder.h"
 #include "lumamba/preprocess/preset.h"
+#include "support/cli_run.h"
 #include "support/golden.h"
 #include "support/scratch.h"
 #include "support/tensor_compare.h"
@@ -29,12 +30,6 @@
 
 namespace lumamba::test {
 namespace {
-
-int run(const std::string& args, const std::string& stdout_path = "/dev/null") {
-  const std::string cmd =
-      std::string(LUMAMBA_CLI_PATH) + " " + args + " > " + stdout_path + " 2> " + scratch_path("cli_stderr.txt");
-  return std::system(cmd.c_str());
-}
 
 std::string weights_args() {
   return "--weights " + golden_path("weights.safetensors") + " --config " + golden_path("config.json");
@@ -95,11 +90,6 @@ TEST(CliForward, UnknownChannelIsNamed) {
   EXPECT_NE(ss.str().find("XYZ9"), std::string::npos) << ss.str();
   EXPECT_FALSE(std::filesystem::exists(scratch_path("cli_never.safetensors")));
   std::remove(in.c_str());
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
 
 // One vocabulary (docs/cli.md): every subcommand's help lists the shared flags; every command that
