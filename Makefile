@@ -42,9 +42,12 @@ fuzz:
 	    -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-fuzz --target fuzz_safetensors fuzz_edf fuzz_brainvision fuzz_eeglab fuzz_tuh_csv -j$(JOBS)
 	for t in safetensors edf brainvision eeglab tuh_csv; do \
+	  extra=""; asan=""; \
+	  if [ $$t = eeglab ]; then extra="-malloc_limit_mb=65536 -rss_limit_mb=8000 -timeout=120"; \
+	    asan="allocator_may_return_null=1"; fi; \
 	  mkdir -p fuzz/corpus-run/$$t && \
-	  ./build-fuzz/fuzz/fuzz_$$t fuzz/corpus-run/$$t fuzz/corpus/$$t \
-	      -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 || exit 1; \
+	  ASAN_OPTIONS=$$asan ./build-fuzz/fuzz/fuzz_$$t fuzz/corpus-run/$$t fuzz/corpus/$$t \
+	      -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 $$extra || exit 1; \
 	done
 
 clean:
