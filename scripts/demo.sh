@@ -58,7 +58,8 @@ echo "== 6. lumamba evaluate: both best checkpoints on the test runs"
 
 echo
 echo "== 7. lumamba predict: held-out recording S001R13.edf"
-"$bin" predict "$data/S001R13.edf" --weights "$out/finetune/checkpoints/best.safetensors" --output "$out/predict"
+"$bin" predict "$data/S001R13.edf" --weights "$out/finetune/checkpoints/best.safetensors" --output "$out/predict" \
+  --events
 
 echo
 echo "== 8. lumamba embed: S001R13.edf -> $out/embed_R13.safetensors"
@@ -80,3 +81,9 @@ echo
 echo "outputs in $out/: movement.h5, baseline.json, finetune{,_scratch}/ (checkpoints, metrics.jsonl, test_metrics.json),"
 echo "evaluate{,_scratch}/ (metrics.json, predictions.csv), predict/ (predictions.csv, recordings.csv, predictions.json),"
 echo "embed_R13{,_whole}.safetensors"
+echo
+echo "== 11. lumamba report: one HTML page per run (opens from the file, no network)"
+"$bin" report "$out/finetune" --baseline "$out/baseline.json" > /dev/null
+"$bin" report "$out/predict" > /dev/null
+echo "fine-tuning: $out/finetune/report.html"
+echo "prediction and events: $out/predict/report.html (events: $out/predict/events/, EDF+ and BIDS tsv)"

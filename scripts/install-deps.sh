@@ -16,6 +16,7 @@ packages=(
   libmatio-dev            # EEGLAB .set files (MATLAB v5 / v7.3)
   libgloo-dev             # headers of LibTorch's Gloo process group (multi-process training)
   openmpi-bin             # mpirun: one of the launchers of multi-process training (and its tests)
+  chromium                # renders lumamba report pages headless in the tests (not used at run time)
 )
 if [[ "${LUMAMBA_DEPS_FUZZ:-0}" == "1" ]]; then
   packages+=(clang)

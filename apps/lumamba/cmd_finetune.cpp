@@ -35,10 +35,12 @@ int run_finetune_cmd(const FinetuneArgs& args) {
   const std::string out = flat.get_string("out", "");
   LUMAMBA_CHECK_INPUT(!out.empty(), "finetune: give the output folder as --output DIR (or out=DIR)");
   const auto group = join_training_group(args.distributed);
+  refresh_report_after_checkpoints();
 
   if (args.seeds.empty()) {
     const auto config = train::finetune_config(flat);
     const auto result = train::run_finetune(config, flat, out, args.resume, args.force, group);
+    if (group->is_main()) report_after_run(out);
     nlohmann::json j{{"best_epoch", result.best_epoch}, {"best_val_loss", result.best_val_loss},
                      {"epochs_run", result.epochs_run}, {"steps", result.steps},
                      {"best_checkpoint", result.best_checkpoint}};

@@ -22,6 +22,18 @@ void add_predict(CLI::App& app, RunFn& run) {
       ->required();
   sub->add_flag("--whole-recording", args->request.whole_recording,
                 "each recording as ONE sequence (not 5 s windows): one prediction per recording");
+  auto& ev = args->request.event_options;
+  sub->add_flag("--events", args->request.events,
+                "events from the window predictions: OUT/events/<rec>_events.tsv (BIDS) and .edf (EDF+ "
+                "annotations), OUT/events.csv");
+  sub->add_option("--event-threshold", ev.threshold, "probability a window needs to count (default 0.5)");
+  sub->add_option("--event-smoothing", ev.smoothing_windows,
+                  "centred moving average over this many windows, odd (default 1 = none)");
+  sub->add_option("--event-min-duration", ev.min_duration_s, "drop events shorter than this, s (default 0)");
+  sub->add_option("--event-merge-gap", ev.merge_gap_s, "join events of a class this close, s (default 0)");
+  sub->add_option("--event-classes", ev.classes,
+                  "classes that give events (default: all but class 0; every label for multilabel)")
+      ->delimiter(',');
   add_common_flags(*sub, args->common);
   sub->callback([args, &run] {
     run = [args] {

@@ -33,7 +33,9 @@ int run_pretrain_cmd(const PretrainArgs& args) {
   LUMAMBA_CHECK_INPUT(!out.empty(), "pretrain: give the output folder as --output DIR (or out=DIR)");
   const auto group = join_training_group(args.distributed);
   const auto config = train::pretrain_config(flat);
+  refresh_report_after_checkpoints();
   const auto result = train::run_pretrain(config, flat, out, args.resume, args.force, group);
+  if (group->is_main()) report_after_run(out);
   nlohmann::json j{{"steps", result.steps}, {"epochs_completed", result.epochs_completed},
                    {"last_checkpoint", result.last_checkpoint}};
   if (result.has_best) {

@@ -1,6 +1,9 @@
 // Shared CLI flags (see common.h).
 #include "common.h"
 
+#include "lumamba/eval/report.h"
+#include "lumamba/train/run.h"
+
 #include <tuple>
 
 #include "lumamba/core/error.h"
@@ -68,6 +71,25 @@ std::shared_ptr<train::TrainingGroup> join_training_group(const DistributedArgs&
   options.rendezvous = args.rendezvous;
   options.timeout = std::chrono::milliseconds(static_cast<int64_t>(args.timeout_s * 1000));
   return train::TrainingGroup::connect(launch, options);
+}
+
+void report_after_run(const std::string& run_dir) {
+  try {
+    const auto r = eval::write_run_report(run_dir);
+    log::info("report: {}", r.path);
+  } catch (const std::exception& e) {
+    log::warn("{}: no report.html ({})", run_dir, e.what());
+  }
+}
+
+void refresh_report_after_checkpoints() {
+  train::set_checkpoint_hook([](const std::string& run_dir) {
+    try {
+      eval::write_run_report(run_dir);
+    } catch (const std::exception& e) {
+      log::warn("{}: report.html not refreshed ({})", run_dir, e.what());
+    }
+  });
 }
 
 }  // namespace lumamba::cli

@@ -61,6 +61,11 @@ void add_distributed_flags(CLI::App& app, DistributedArgs& args);
 /// Ranks other than 0 log warnings and errors only, tagged "rank N".
 std::shared_ptr<train::TrainingGroup> join_training_group(const DistributedArgs& args);
 
+/// pretrain/finetune: OUT/report.html is refreshed after every checkpoint save (lumamba/eval/report.h),
+/// and written once more by report_after_run when the run ends; a report that fails is a warning.
+void refresh_report_after_checkpoints();
+void report_after_run(const std::string& run_dir);
+
 /// Each subcommand registers itself and sets `run` to the function main calls after parsing.
 using RunFn = std::function<int()>;
 void add_info(CLI::App& app, RunFn& run);
@@ -75,5 +80,6 @@ void add_probe(CLI::App& app, RunFn& run);
 void add_predict(CLI::App& app, RunFn& run);
 void add_embed(CLI::App& app, RunFn& run);
 void add_benchmark(CLI::App& app, RunFn& run);
+void add_report(CLI::App& app, RunFn& run);
 
 }  // namespace lumamba::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   lumamba::cli::add_predict(app, run);
   lumamba::cli::add_embed(app, run);
   lumamba::cli::add_benchmark(app, run);
+  lumamba::cli::add_report(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -446,4 +446,173 @@ std::string svg_scatter_plot(const std::vector<PlotSeries>& series, const PlotOp
   return svg;
 }
 
+namespace {
+
+// Five ticks at round values (1, 2 or 5 × 10^k steps) covering [lo, hi].
+std::vector<double> round_ticks(double lo, double hi) {
+  const double raw = (hi - lo) / 4.0;
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = magnitude;
+  for (const double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+    step = m * magnitude;
+    if (step >= raw) break;
+  }
+  std::vector<double> ticks;
+  for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + 1e-9 * step; v += step) ticks.push_back(std::abs(v) < 1e-12 * step ? 0.0 : v);
+  return ticks;
+}
+
+std::string legend_svg(const std::vector<PlotSeries>& series, double x, double top) {
+  std::string svg = "<g class=\"legend\">\n";
+  for (size_t k = 0; k < series.size(); ++k) {
+    const double y = top + 10 + kLegendRowHeight * (static_cast<double>(k) + 0.5);
+    const char* colour = kColours[k % kColours.size()];
+    svg += fmt::format("<line class=\"legend-line\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" "
+                       "stroke=\"{}\" stroke-width=\"2\"/>\n<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n",
+                       x + 12, y, x + 30, y, colour, x + 34, y + 4, escape_xml(series[k].name));
+  }
+  return svg + "</g>\n";
+}
+
+}  // namespace
+
+std::string svg_line_plot(const std::vector<PlotSeries>& series, const PlotOptions& options, const LinearAxes& axes) {
+  double x_lo = axes.x_lo, x_hi = axes.x_hi, y_lo = axes.y_lo, y_hi = axes.y_hi;
+  const bool fit_x = !(x_hi > x_lo), fit_y = !(y_hi > y_lo);
+  if (fit_x) x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo;
+  if (fit_y) y_lo = std::numeric_limits<double>::infinity(), y_hi = -y_lo;
+  bool any = false;
+  for (const auto& s : series) {
+    LUMAMBA_CHECK_INPUT(s.x.size() == s.y.size(), "line plot series '{}': {} x and {} y values", s.name, s.x.size(),
+                        s.y.size());
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
+      any = true;
+      if (fit_x) x_lo = std::min(x_lo, s.x[i]), x_hi = std::max(x_hi, s.x[i]);
+      if (fit_y) y_lo = std::min(y_lo, s.y[i]), y_hi = std::max(y_hi, s.y[i]);
+    }
+  }
+  LUMAMBA_CHECK_INPUT(any, "line plot '{}': no finite point", options.title);
+  const auto pad = [](double& lo, double& hi) {
+    const double span = hi > lo ? hi - lo : std::max(1.0, std::abs(lo));
+    lo -= 0.05 * span;
+    hi += 0.05 * span;
+  };
+  if (fit_x) pad(x_lo, x_hi);
+  if (fit_y) pad(y_lo, y_hi);
+  const double width = options.width_px, height = options.height_px;
+  double legend_width = 0.0;
+  for (const auto& s : series) legend_width = std::max(legend_width, 7.0 * static_cast<double>(s.name.size()) + 40);
+  const double left = kMarginLeft, right = width - kMarginRight - legend_width - 10;
+  const double top = kMarginTop, bottom = height - kMarginBottom;
+  const auto sx = [&](double x) { return left + (x - x_lo) / (x_hi - x_lo) * (right - left); };
+  const auto sy = [&](double y) { return bottom - (std::clamp(y, y_lo, y_hi) - y_lo) / (y_hi - y_lo) * (bottom - top); };
+  std::string svg = document_head(options);
+  svg += "<g class=\"axes\">\n";
+  for (const double v : round_ticks(y_lo, y_hi)) {
+    svg += fmt::format("<line x1=\"{1:.2f}\" y1=\"{0:.2f}\" x2=\"{2:.2f}\" y2=\"{0:.2f}\" stroke=\"#e4e4e4\"/>\n"
+                       "<text class=\"ytick\" x=\"{3:.2f}\" y=\"{4:.2f}\" text-anchor=\"end\">{5:.4g}</text>\n",
+                       sy(v), left, right, left - 6, sy(v) + 4, v);
+  }
+  for (const double v : round_ticks(x_lo, x_hi)) {
+    svg += fmt::format("<line x1=\"{0:.2f}\" y1=\"{1:.2f}\" x2=\"{0:.2f}\" y2=\"{2:.2f}\" stroke=\"#e4e4e4\"/>\n"
+                       "<text class=\"xtick\" x=\"{0:.2f}\" y=\"{3:.2f}\" text-anchor=\"middle\">{4:.4g}</text>\n",
+                       sx(v), top, bottom, bottom + 16, v);
+  }
+  svg += fmt::format("<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"none\" "
+                     "stroke=\"#000\"/>\n", left, top, right - left, bottom - top);
+  svg += fmt::format("<text class=\"xlabel\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n",
+                     (left + right) / 2, height - 16, escape_xml(options.x_label));
+  svg += fmt::format("<text class=\"ylabel\" x=\"0\" y=\"0\" text-anchor=\"middle\" "
+                     "transform=\"translate(18,{:.1f}) rotate(-90)\">{}</text>\n</g>\n",
+                     (top + bottom) / 2, escape_xml(options.y_label));
+  if (axes.diagonal) {
+    svg += fmt::format("<line class=\"diagonal\" x1=\"{:.2f}\" y1=\"{:.2f}\" x2=\"{:.2f}\" y2=\"{:.2f}\" "
+                       "stroke=\"#999\" stroke-dasharray=\"5,4\"/>\n", sx(std::max(x_lo, y_lo)), sy(std::max(x_lo, y_lo)),
+                       sx(std::min(x_hi, y_hi)), sy(std::min(x_hi, y_hi)));
+  }
+  for (const auto& line : options.reference_lines) {
+    svg += fmt::format("<line class=\"reference\" x1=\"{0:.2f}\" y1=\"{1:.2f}\" x2=\"{2:.2f}\" y2=\"{1:.2f}\" "
+                       "stroke=\"#888\" stroke-dasharray=\"6,4\"/>\n<text class=\"reference\" x=\"{3:.2f}\" "
+                       "y=\"{4:.2f}\" text-anchor=\"end\" fill=\"#555\" font-size=\"11\">{5}</text>\n",
+                       left, sy(line.y), right, right - 4, sy(line.y) - 4, escape_xml(line.label));
+  }
+  for (size_t k = 0; k < series.size(); ++k) {
+    const auto& s = series[k];
+    const char* colour = kColours[k % kColours.size()];
+    svg += fmt::format("<g class=\"series\" data-name=\"{}\">\n", escape_xml(s.name));
+    std::string path;
+    bool pen_down = false;
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) {
+        pen_down = false;
+        continue;
+      }
+      if (axes.steps && pen_down) path += fmt::format(" H{:.2f}", sx(s.x[i]));
+      path += fmt::format("{}{:.2f},{:.2f}", pen_down ? " L" : " M", sx(s.x[i]), sy(s.y[i]));
+      pen_down = true;
+    }
+    svg += fmt::format("<path class=\"line\" d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n", path,
+                       colour);
+    if (axes.markers) {
+      for (size_t i = 0; i < s.x.size(); ++i) {
+        if (std::isfinite(s.x[i]) && std::isfinite(s.y[i])) {
+          svg += marker_svg(kMarkers[k % kMarkers.size()], sx(s.x[i]), sy(s.y[i]), colour, false) + "\n";
+        }
+      }
+    }
+    svg += "</g>\n";
+  }
+  svg += legend_svg(series, right, top);
+  svg += "</svg>\n";
+  return svg;
+}
+
+std::string svg_heat_map(const std::vector<std::string>& row_labels, const std::vector<std::string>& column_labels,
+                         const std::vector<std::vector<double>>& values, const PlotOptions& options) {
+  LUMAMBA_CHECK_INPUT(!row_labels.empty() && !column_labels.empty() && values.size() == row_labels.size(),
+                      "heat map '{}': {} rows of values for {} row labels", options.title, values.size(),
+                      row_labels.size());
+  double largest = 0;
+  for (const auto& row : values) {
+    LUMAMBA_CHECK_INPUT(row.size() == column_labels.size(), "heat map '{}': a row of {} values for {} columns",
+                        options.title, row.size(), column_labels.size());
+    for (const double v : row) {
+      if (std::isfinite(v)) largest = std::max(largest, std::abs(v));
+    }
+  }
+  const double width = options.width_px, height = options.height_px;
+  const double left = kMarginLeft + 40, right = width - kMarginRight, top = kMarginTop + 10, bottom = height - kMarginBottom;
+  const double cell_w = (right - left) / static_cast<double>(column_labels.size());
+  const double cell_h = (bottom - top) / static_cast<double>(row_labels.size());
+  std::string svg = document_head(options);
+  for (size_t r = 0; r < row_labels.size(); ++r) {
+    for (size_t c = 0; c < column_labels.size(); ++c) {
+      const double v = values[r][c];
+      const double t = largest > 0 && std::isfinite(v) ? std::abs(v) / largest : 0.0;
+      // White to the palette's blue (#0072B2); text turns white on dark cells.
+      const auto channel = [&](int full, int blue) { return static_cast<int>(std::lround(full + t * (blue - full))); };
+      svg += fmt::format("<rect class=\"cell\" x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" "
+                         "fill=\"rgb({},{},{})\" stroke=\"#fff\"/>\n<text class=\"value\" x=\"{:.2f}\" y=\"{:.2f}\" "
+                         "text-anchor=\"middle\" fill=\"{}\">{:.4g}</text>\n",
+                         left + cell_w * static_cast<double>(c), top + cell_h * static_cast<double>(r), cell_w, cell_h,
+                         channel(255, 0), channel(255, 114), channel(255, 178),
+                         left + cell_w * (static_cast<double>(c) + 0.5), top + cell_h * (static_cast<double>(r) + 0.5) + 4,
+                         t > 0.55 ? "#fff" : "#000", v);
+    }
+    svg += fmt::format("<text class=\"ytick\" x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"end\">{}</text>\n", left - 6,
+                       top + cell_h * (static_cast<double>(r) + 0.5) + 4, escape_xml(row_labels[r]));
+  }
+  for (size_t c = 0; c < column_labels.size(); ++c) {
+    svg += fmt::format("<text class=\"xtick\" x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"middle\">{}</text>\n",
+                       left + cell_w * (static_cast<double>(c) + 0.5), bottom + 16, escape_xml(column_labels[c]));
+  }
+  svg += fmt::format("<text class=\"xlabel\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n",
+                     (left + right) / 2, height - 14, escape_xml(options.x_label));
+  svg += fmt::format("<text class=\"ylabel\" x=\"0\" y=\"0\" text-anchor=\"middle\" "
+                     "transform=\"translate(18,{:.1f}) rotate(-90)\">{}</text>\n</svg>\n",
+                     (top + bottom) / 2, escape_xml(options.y_label));
+  return svg;
+}
+
 }  // namespace lumamba

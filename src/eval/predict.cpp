@@ -17,6 +17,8 @@
 #include "lumamba/data/normalize.h"
 #include "lumamba/model/long_recording.h"
 #include "lumamba/model/weights.h"
+#include "lumamba/io/edf_annotations.h"
+#include "lumamba/io/recording.h"
 #include "lumamba/preprocess/dataset_builder.h"
 #include "lumamba/preprocess/preset.h"
 
@@ -114,6 +116,7 @@ struct RecordingScores {
   std::vector<double> starts_s;  // (n_rows,)
   std::vector<int64_t> labels;   // (n_rows,) or empty
   double eeg_seconds = 0;
+  double window_s = 0;           // length of a row's window
 };
 
 RecordingScores score_windows(LoadedModel& loaded, const preprocess::RecordingJob& job,
@@ -131,6 +134,7 @@ RecordingScores score_windows(LoadedModel& loaded, const preprocess::RecordingJo
     std::copy(p.data_ptr<double>(), p.data_ptr<double>() + p.numel(), out.probs.begin() + first * k);
   });
   out.starts_s = rec.window_start_s;
+  out.window_s = static_cast<double>(rec.n_samples) / rec.sfreq_hz;
   if (!rec.labels.empty() && rec.n_label_columns == 0) out.labels = rec.labels;
   out.eeg_seconds = static_cast<double>(rec.n_windows * rec.n_samples) / rec.sfreq_hz;
   return out;
@@ -166,6 +170,11 @@ PredictSummary run_predict(const PredictRequest& req) {
   const auto jobs = jobs_for(req.input, preset);
   fs::create_directories(req.output_dir);
   const int64_t k = loaded.task.n_classes;
+  LUMAMBA_CHECK_INPUT(!req.events || !req.whole_recording, "--events needs window predictions; it cannot be "
+                      "combined with --whole-recording");
+  const bool multilabel = loaded.task.target == "multilabel";
+  std::string events_csv = kEventsCsvHeader;
+  if (req.events) fs::create_directories(fs::path(req.output_dir) / "events");
 
   std::ostringstream windows_csv, recordings_csv;
   windows_csv << "recording,window_start_s,label,predicted";
@@ -209,6 +218,20 @@ PredictSummary run_predict(const PredictRequest& req) {
     }
     rp.decision = std::max_element(rp.mean_probabilities.begin(), rp.mean_probabilities.end()) -
                   rp.mean_probabilities.begin();
+    nlohmann::json event_files;
+    if (req.events) {
+      const auto events = detect_events(scores.starts_s, scores.window_s, scores.probs, k, loaded.task.class_names,
+                                        multilabel, req.event_options);
+      rp.n_events = static_cast<int64_t>(events.size());
+      const auto stem = (fs::path(req.output_dir) / "events" / fs::path(job.path).stem()).string();
+      write_text_file_atomic(stem + "_events.tsv", events_tsv(events));
+      std::vector<io::Annotation> annotations;
+      for (const auto& e : events) annotations.push_back({e.onset_s, e.duration_s, event_annotation_text(e)});
+      io::write_edf_annotations(stem + "_events.edf", annotations,
+                                io::open_recording(job.path)->header().start_datetime);
+      events_csv += events_csv_rows(name, events);
+      event_files = {{"n_events", rp.n_events}, {"tsv", stem + "_events.tsv"}, {"edf", stem + "_events.edf"}};
+    }
     const std::string decision_name = static_cast<size_t>(rp.decision) < loaded.task.class_names.size()
                                           ? loaded.task.class_names[static_cast<size_t>(rp.decision)]
                                           : std::to_string(rp.decision);
@@ -223,6 +246,7 @@ PredictSummary run_predict(const PredictRequest& req) {
                       {"mean_probabilities", rp.mean_probabilities},
                       {"decision", rp.decision},
                       {"decision_name", decision_name}});
+    if (req.events) report.back()["events"] = event_files;
     summary.eeg_seconds += rp.eeg_seconds;
     summary.recordings.push_back(std::move(rp));
     progress.advance(1, fmt::format("{:.0f} s of EEG", summary.eeg_seconds));
@@ -240,6 +264,15 @@ PredictSummary run_predict(const PredictRequest& req) {
   for (const auto& [file, reason] : summary.failures) out["failures"].push_back({{"file", file}, {"reason", reason}});
   write_text_file_atomic((fs::path(req.output_dir) / "predictions.csv").string(), windows_csv.str());
   write_text_file_atomic((fs::path(req.output_dir) / "recordings.csv").string(), recordings_csv.str());
+  if (req.events) {
+    const auto& o = req.event_options;
+    out["event_options"] = {{"threshold", o.threshold},
+                            {"smoothing_windows", o.smoothing_windows},
+                            {"min_duration_s", o.min_duration_s},
+                            {"merge_gap_s", o.merge_gap_s},
+                            {"classes", o.classes}};
+    write_text_file_atomic((fs::path(req.output_dir) / "events.csv").string(), events_csv);
+  }
   write_text_file_atomic((fs::path(req.output_dir) / "predictions.json").string(), out.dump(2) + "\n");
   return summary;
 }

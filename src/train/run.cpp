@@ -81,11 +81,21 @@ bool CheckpointKeeper::record(TrainingProgress& progress, double metric) {
   return improved;
 }
 
+namespace {
+std::function<void(const std::string&)>& checkpoint_hook() {
+  static std::function<void(const std::string&)> hook;
+  return hook;
+}
+}  // namespace
+
+void set_checkpoint_hook(std::function<void(const std::string& run_dir)> hook) { checkpoint_hook() = std::move(hook); }
+
 void CheckpointKeeper::save(const TrainingProgress& progress, bool improved, double last_metric) const {
   if (!folder_.writes()) return;
   save_training_state(training_state_path(folder_.checkpoint_dir), module_, optimizer_, progress);
   if (improved) write_weights_(folder_.best_path, progress, progress.best_metric);
   write_weights_(folder_.last_path, progress, last_metric);
+  if (checkpoint_hook()) checkpoint_hook()(folder_.dir);
 }
 
 void CheckpointKeeper::share_from_main(TrainingGroup& group, TrainingProgress& progress) const {

@@ -121,5 +121,50 @@ TEST(SvgPlot, RejectsEmptyAndMismatchedSeries) {
   EXPECT_THROW(svg_log_log_plot({{"a", {1, 2}, {1, 2}, {true}}}, options()), InputError);
 }
 
+// Linear line plots: fixed [0, 1] axes put a point at a known pixel; round ticks; a NaN breaks the
+// path (a second "M"); steps hold a value until the next x ("H"); the legend has a line per series.
+TEST(SvgPlot, LinearLinePlotAxesStepsAndBreaks) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  PlotOptions o = options();
+  o.width_px = 600;
+  o.height_px = 400;
+  LinearAxes unit;
+  unit.x_hi = unit.y_hi = 1;
+  unit.diagonal = true;
+  const std::string svg = svg_line_plot({{"roc", {0, 0.5, 1}, {0, 0.75, 1}, {}}, {"b", {0, 1}, {1, 0}, {}}}, o, unit);
+  EXPECT_EQ(count(svg, "class=\"line\""), 2u);
+  EXPECT_EQ(count(svg, "class=\"legend-line\""), 2u);
+  EXPECT_EQ(count(svg, "class=\"diagonal\""), 1u);
+  // x ticks 0, 0.25, ..., 1 across [left=84, right=600-24-legend-10].
+  const auto x = ticks(svg, "xtick");
+  ASSERT_EQ(x.size(), 5u);
+  EXPECT_EQ(x.front().first, "0");
+  EXPECT_EQ(x[2].first, "0.5");
+  EXPECT_EQ(x.back().first, "1");
+  EXPECT_NEAR(x[2].second, (x.front().second + x.back().second) / 2, 0.01);
+  const auto y = ticks(svg, "ytick");
+  ASSERT_EQ(y.size(), 5u);
+  EXPECT_NEAR(y.front().second - 4, 400 - 58, 0.01);  // y = 0 on the bottom edge (label 4 px below the line)
+
+  LinearAxes steps;
+  steps.steps = true;
+  const std::string stepped = svg_line_plot({{"p", {0, 5, 10, 15}, {0.2, 0.9, nan, 0.4}, {}}}, o, steps);
+  EXPECT_EQ(count(stepped, " H"), 1u);  // 0 → 5 held; the NaN breaks; 15 starts anew
+  EXPECT_EQ(count(stepped, " M"), 2u);
+  EXPECT_EQ(stepped.find("nan"), std::string::npos);
+  EXPECT_THROW(svg_line_plot({{"bad", {1, 2}, {1}, {}}}, o, {}), InputError);
+  EXPECT_THROW(svg_line_plot({{"empty", {nan}, {nan}, {}}}, o, {}), InputError);
+}
+
+// Heat maps: one cell per value with the value written in it; the largest is the darkest.
+TEST(SvgPlot, HeatMapCellsAndValues) {
+  const std::string svg = svg_heat_map({"normal", "abnormal"}, {"normal", "abnormal"}, {{40, 10}, {5, 45}}, options());
+  EXPECT_EQ(count(svg, "class=\"cell\""), 4u);
+  for (const char* v : {">40<", ">10<", ">5<", ">45<"}) EXPECT_NE(svg.find(v), std::string::npos) << v;
+  EXPECT_NE(svg.find("fill=\"rgb(0,114,178)\""), std::string::npos);  // 45: full colour
+  EXPECT_EQ(count(svg, "class=\"ytick\""), 2u);
+  EXPECT_THROW(svg_heat_map({"a"}, {"a", "b"}, {{1}}, options()), InputError);
+}
+
 }  // namespace
 }  // namespace lumamba

@@ -76,4 +76,24 @@ std::string svg_interval_plot(const std::vector<std::string>& categories, const 
 /// finite.
 std::string svg_scatter_plot(const std::vector<PlotSeries>& series, const PlotOptions& options);
 
+/// Linear axes of a line plot: fixed ranges (e.g. [0, 1] for ROC curves) or, when lo >= hi, the
+/// data's range with 5 % padding.
+struct LinearAxes {
+  double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
+  bool markers = false;     ///< a marker at every point (few points, e.g. per-epoch metrics)
+  bool steps = false;       ///< hold each value until the next x (step plot: window probabilities)
+  bool diagonal = false;    ///< the dashed y = x line (chance on a ROC curve)
+};
+
+/// Line plot on linear axes: one colour (and marker shape) per series, a line broken at non-finite
+/// points, five round ticks per axis, legend on the right, reference lines. Throws InputError when x
+/// and y lengths differ or no point is finite.
+std::string svg_line_plot(const std::vector<PlotSeries>& series, const PlotOptions& options, const LinearAxes& axes);
+
+/// Heat map of a matrix (rows × columns, e.g. a confusion matrix: true class × predicted class): each
+/// cell shaded by its value relative to the largest, with the value written in it; row and column
+/// labels, axis labels from options. Throws InputError when the sizes do not match the labels.
+std::string svg_heat_map(const std::vector<std::string>& row_labels, const std::vector<std::string>& column_labels,
+                         const std::vector<std::vector<double>>& values, const PlotOptions& options);
+
 }  // namespace lumamba

@@ -4,6 +4,8 @@
 // recording), and the model runs on their windows in batches.
 #pragma once
 
+#include "lumamba/eval/events.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,11 +28,16 @@ struct PredictRequest {
   /// prediction per recording (predictions.csv gets one row per recording, window_start_s 0).
   bool whole_recording = false;
   int64_t chunk_patches = 1024;      ///< whole-recording chunk, patches
+  /// Events from the window predictions (lumamba/eval/events.h): OUT/events/<recording>_events.tsv
+  /// (BIDS), OUT/events/<recording>_events.edf (EDF+ annotations only) and OUT/events.csv.
+  bool events = false;
+  EventOptions event_options;
 };
 
 struct RecordingPrediction {
   std::string recording;
   int64_t n_windows = 0;
+  int64_t n_events = 0;  ///< with PredictRequest::events
   std::vector<double> mean_probabilities;  ///< (K,) mean over the windows
   int64_t decision = -1;                   ///< argmax of the mean probabilities
   double eeg_seconds = 0;

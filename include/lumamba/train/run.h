@@ -57,6 +57,10 @@ class RunFolder {
   const std::string dir, checkpoint_dir, last_path, best_path, metrics_path;
 };
 
+/// Called with the run folder after each save of a run's checkpoints (the ranks that write): the CLI
+/// refreshes OUT/report.html there so that a long run can be watched. The hook handles its own errors.
+void set_checkpoint_hook(std::function<void(const std::string& run_dir)> hook);
+
 /// Checkpoints of a run: the training state (it commits a checkpoint), then best.safetensors when
 /// the validation metric improved, then last.safetensors. `write_weights(path, progress, metric)`
 /// writes one user-facing weights file stamped with its step and metric.
