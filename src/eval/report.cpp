@@ -106,7 +106,9 @@ struct Page {
     body += fmt::format("<h2 id=\"{}\">{}</h2>\n", id, escape_html(text));
   }
   void paragraph(const std::string& html) { body += "<p>" + html + "</p>\n"; }
-  void figure(const std::string& svg, const std::string& caption) {
+  void figure(std::string svg, const std::string& caption) {
+    // An XML declaration belongs to an SVG file, not to an SVG inside HTML.
+    if (const auto at = svg.find("<?xml"); at != std::string::npos && at < 8) svg.erase(0, svg.find("?>", at) + 2);
     body += "<figure>\n" + svg + fmt::format("<figcaption>{}</figcaption>\n</figure>\n", escape_html(caption));
     ++n_figures;
   }
@@ -321,6 +323,127 @@ void roc_pr_figures(Page& page, const Csv& windows, const std::vector<std::strin
               "Precision-recall curve of the test windows");
 }
 
+// Test metrics (windows and recordings, a baseline beside them), confusion matrix, ROC and PR curves
+// and recording timelines: a fine-tuning run's test_metrics.json/test_predictions.csv or an
+// evaluate folder's metrics.json/predictions.csv.
+void evaluation_section(Page& page, const fs::path& metrics_path, const fs::path& predictions_path,
+                        std::vector<std::string> classes, const std::string& baseline) {
+  if (fs::exists(metrics_path)) {
+    const auto metrics = read_json(metrics_path);
+    page.heading("Test metrics", "metrics");
+    std::string rows;
+    for (const char* level : {"windows", "recordings"}) {
+      if (metrics.contains(level)) rows += metrics_rows(level, metrics[level]);
+    }
+    page.body += "<table class=\"metrics\">\n<tr><th>level</th><th>metric</th><th>value</th></tr>\n" + rows + "</table>\n";
+    if (!baseline.empty()) {
+      auto b = read_json(baseline);
+      if (b.contains("test")) b = b["test"];
+      else if (b.contains("windows")) b = b["windows"];
+      page.body += fmt::format("<h3>Baseline</h3>\n<p><code>{}</code></p>\n<table class=\"metrics baseline\">\n"
+                               "<tr><th>level</th><th>metric</th><th>value</th></tr>\n{}</table>\n",
+                               escape_html(baseline), metrics_rows("baseline", b));
+    } else {
+      page.paragraph("No baseline given: compare with <code>lumamba baseline</code> (band power + logistic "
+                     "regression) on the same windows (<code>lumamba report RUN --baseline baseline.json</code>) "
+                     "before trusting these numbers.");
+    }
+    if (metrics.contains("windows") && metrics["windows"].contains("confusion")) {
+      std::vector<std::vector<double>> cm;
+      for (const auto& row : metrics["windows"]["confusion"]) {
+        cm.emplace_back();
+        for (const auto& v : row) cm.back().push_back(v.get<double>());
+      }
+      while (classes.size() < cm.size()) classes.push_back(fmt::format("class {}", classes.size()));
+      std::vector<std::string> names(classes.begin(), classes.begin() + static_cast<std::ptrdiff_t>(cm.size()));
+      page.figure(svg_heat_map(names, names, cm, {"Confusion matrix (test windows)", "predicted class", "true class", "",
+                                                  420, 360, {}}),
+                  "Confusion matrix of the test windows: rows true, columns predicted");
+    }
+  }
+  if (fs::exists(predictions_path)) {
+    const auto windows = read_csv(predictions_path);
+    roc_pr_figures(page, windows, classes);
+    page.heading("Test recordings", "timelines");
+    timeline_figures(page, windows, classes, {}, 0);
+  }
+}
+
+// Markdown of lumamba's own reports (headings, paragraphs, list items, pipe tables) as HTML.
+std::string markdown_to_html(const std::string& markdown) {
+  std::string html;
+  std::vector<std::string> table;
+  const auto flush_table = [&] {
+    if (table.empty()) return;
+    html += "<table class=\"metrics\">\n";
+    bool header = true;
+    for (const auto& line : table) {
+      if (line.find("---") != std::string::npos && line.find_first_not_of("|-: ") == std::string::npos) continue;
+      std::vector<std::string> cells;
+      std::string cell;
+      std::istringstream ls(line.substr(1));
+      while (std::getline(ls, cell, '|')) cells.push_back(cell);
+      html += "<tr>";
+      for (const auto& c : cells) {
+        const auto b = c.find_first_not_of(' '), e = c.find_last_not_of(' ');
+        html += fmt::format(header ? "<th>{}</th>" : "<td>{}</td>",
+                            escape_html(b == std::string::npos ? "" : c.substr(b, e - b + 1)));
+      }
+      html += "</tr>\n";
+      header = false;
+    }
+    html += "</table>\n";
+    table.clear();
+  };
+  std::istringstream in(markdown);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '|') {
+      table.push_back(line);
+      continue;
+    }
+    flush_table();
+    if (line.empty()) continue;
+    if (line[0] == '#') {
+      const auto level = std::min<std::size_t>(line.find_first_not_of('#'), 3);
+      html += fmt::format("<h{0}>{1}</h{0}>\n", level + 1, escape_html(line.substr(line.find_first_not_of("# "))));
+    } else if (line.rfind("- ", 0) == 0) {
+      html += "<ul><li>" + escape_html(line.substr(2)) + "</li></ul>\n";
+    } else {
+      html += "<p>" + escape_html(line) + "</p>\n";
+    }
+  }
+  flush_table();
+  return html;
+}
+
+// Every *.svg the run wrote (benchmark, bench efficiency and probe plots), inline.
+void svg_files_section(Page& page, const fs::path& dir, const std::string& heading) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.is_regular_file() && e.path().extension() == ".svg") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) return;
+  page.heading(heading, "figures");
+  for (const auto& f : files) {
+    page.figure(read_text_file(f.string(), "figure"), f.filename().string());
+  }
+}
+
+// A CSV as an HTML table (bench efficiency's rows).
+std::string csv_table(const Csv& csv) {
+  std::string html = "<table class=\"metrics\">\n<tr>";
+  for (const auto& h : csv.header) html += "<th>" + escape_html(h) + "</th>";
+  html += "</tr>\n";
+  for (const auto& row : csv.rows) {
+    html += "<tr>";
+    for (const auto& v : row) html += "<td>" + escape_html(v) + "</td>";
+    html += "</tr>\n";
+  }
+  return html + "</table>\n";
+}
+
 void finetune_report(Page& page, const fs::path& dir, const std::string& baseline) {
   config_section(page, dir);
   json task;
@@ -349,45 +472,7 @@ void finetune_report(Page& page, const fs::path& dir, const std::string& baselin
   epoch_figure(page, epochs, {"lr"}, "Learning rate at the end of each epoch", "learning rate");
 
   const int64_t k = task.is_object() && task.contains("n_classes") ? task["n_classes"].get<int64_t>() : 2;
-  const auto classes = class_names_of(task, k);
-  if (fs::exists(dir / "test_metrics.json")) {
-    const auto metrics = read_json(dir / "test_metrics.json");
-    page.heading("Test metrics", "metrics");
-    std::string rows;
-    for (const char* level : {"windows", "recordings"}) {
-      if (metrics.contains(level)) rows += metrics_rows(level, metrics[level]);
-    }
-    page.body += "<table class=\"metrics\">\n<tr><th>level</th><th>metric</th><th>value</th></tr>\n" + rows + "</table>\n";
-    if (!baseline.empty()) {
-      auto b = read_json(baseline);
-      if (b.contains("test")) b = b["test"];
-      else if (b.contains("windows")) b = b["windows"];
-      page.body += fmt::format("<h3>Baseline</h3>\n<p><code>{}</code></p>\n<table class=\"metrics baseline\">\n"
-                               "<tr><th>level</th><th>metric</th><th>value</th></tr>\n{}</table>\n",
-                               escape_html(baseline), metrics_rows("baseline", b));
-    } else {
-      page.paragraph("No baseline given: compare with <code>lumamba baseline</code> (band power + logistic "
-                     "regression) on the same windows (<code>lumamba report RUN --baseline baseline.json</code>) "
-                     "before trusting these numbers.");
-    }
-    if (metrics.contains("windows") && metrics["windows"].contains("confusion")) {
-      std::vector<std::vector<double>> cm;
-      for (const auto& row : metrics["windows"]["confusion"]) {
-        cm.emplace_back();
-        for (const auto& v : row) cm.back().push_back(v.get<double>());
-      }
-      std::vector<std::string> names(classes.begin(), classes.begin() + static_cast<std::ptrdiff_t>(cm.size()));
-      page.figure(svg_heat_map(names, names, cm, {"Confusion matrix (test windows)", "predicted class", "true class", "",
-                                                  420, 360, {}}),
-                  "Confusion matrix of the test windows: rows true, columns predicted");
-    }
-  }
-  if (fs::exists(dir / "test_predictions.csv")) {
-    const auto windows = read_csv(dir / "test_predictions.csv");
-    roc_pr_figures(page, windows, classes);
-    page.heading("Test recordings", "timelines");
-    timeline_figures(page, windows, classes, {}, 0);
-  }
+  evaluation_section(page, dir / "test_metrics.json", dir / "test_predictions.csv", class_names_of(task, k), baseline);
 }
 
 void pretrain_report(Page& page, const fs::path& dir) {
@@ -479,6 +564,48 @@ void predict_report(Page& page, const fs::path& dir) {
   }
 }
 
+void evaluate_report(Page& page, const fs::path& dir, const std::string& baseline) {
+  page.heading("Evaluation", "provenance");
+  page.paragraph(fmt::format("<code>lumamba evaluate</code> output in <code>{}</code>.", escape_html(fs::absolute(dir).string())));
+  const auto csv = read_csv(dir / "predictions.csv");
+  int64_t k = 0;
+  while (csv.column(fmt::format("p_{}", k)) >= 0) ++k;
+  evaluation_section(page, dir / "metrics.json", dir / "predictions.csv", class_names_of(json(), std::max<int64_t>(k, 2)),
+                     baseline);
+}
+
+void benchmark_report(Page& page, const fs::path& dir) {
+  page.heading("Benchmark results", "results");
+  page.body += markdown_to_html(read_text_file((dir / "results.md").string(), "run file"));
+  svg_files_section(page, dir, "Figures");
+}
+
+void efficiency_report(Page& page, const fs::path& dir) {
+  const auto j = read_json(dir / "efficiency.json");
+  page.heading("Machine", "provenance");
+  std::string rows;
+  if (j.contains("machine")) {
+    for (const auto& [key, value] : j["machine"].items()) {
+      rows += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", escape_html(key), format_value(value));
+    }
+  }
+  page.body += "<table class=\"provenance\">\n" + rows + "</table>\n";
+  svg_files_section(page, dir, "Figures");
+  if (fs::exists(dir / "efficiency.csv")) {
+    page.heading("Trials", "trials");
+    page.body += csv_table(read_csv(dir / "efficiency.csv"));
+  }
+}
+
+void probe_report(Page& page, const fs::path& dir) {
+  page.heading("Embedding probe", "probe");
+  page.paragraph("Frozen-encoder embeddings against band powers (<code>lumamba probe</code>): the test embeddings "
+                 "projected on their first two principal components, coloured by label and by subject.");
+  svg_files_section(page, dir, "Embeddings in 2-D");
+  page.body += "<details open><summary>probe.json</summary><pre>" +
+               escape_html(read_json(dir / "probe.json").dump(2)) + "</pre></details>\n";
+}
+
 constexpr const char* kStyle = R"(body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#1a1a1a}
 h1{font-size:1.5em}h2{margin-top:2em;border-bottom:1px solid #ccc}table{border-collapse:collapse;margin:1em 0}
 th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -502,9 +629,23 @@ ReportResult write_run_report(const std::string& run_dir, const std::string& out
     result.kind = pretraining ? "pretrain" : "finetune";
     if (pretraining) pretrain_report(page, dir);
     else finetune_report(page, dir, baseline);
+  } else if (fs::exists(dir / "metrics.json") && fs::exists(dir / "predictions.csv")) {
+    result.kind = "evaluate";
+    evaluate_report(page, dir, baseline);
+  } else if (fs::exists(dir / "results.json") && fs::exists(dir / "results.md")) {
+    result.kind = "benchmark";
+    benchmark_report(page, dir);
+  } else if (fs::exists(dir / "efficiency.json")) {
+    result.kind = "bench efficiency";
+    efficiency_report(page, dir);
+  } else if (fs::exists(dir / "probe.json")) {
+    result.kind = "probe";
+    probe_report(page, dir);
   } else {
     throw InputError(fmt::format("{}: not a run folder lumamba report reads (it looks for predictions.json of "
-                                 "`predict`, or config.yaml + metrics.jsonl of `finetune`/`pretrain`)", run_dir));
+                                 "`predict`, config.yaml + metrics.jsonl of `finetune`/`pretrain`, metrics.json + "
+                                 "predictions.csv of `evaluate`, results.json + results.md of `benchmark`, "
+                                 "efficiency.json of `bench efficiency`, probe.json of `probe`)", run_dir));
   }
   const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   char stamp[32];

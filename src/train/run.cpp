@@ -3,14 +3,18 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
+#include "lumamba/model/runtime.h"
 
 namespace lumamba::train {
 namespace fs = std::filesystem;
@@ -35,6 +39,34 @@ CommonTrainSettings read_common_train_settings(const FlatConfig& flat, const Com
   return s;
 }
 
+namespace {
+
+// What made a run and where it ran (lumamba report shows it): the source's commit and version, the
+// machine, its BLAS and threads, and when this (re)start began. Rewritten at each start: a resumed run
+// records the machine it resumed on.
+void write_provenance(const std::string& out_dir, bool resumed) {
+  const auto runtime = model::runtime_report();
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char started[32];
+  std::strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  const nlohmann::json j = {{"lumamba_version", LUMAMBA_VERSION},
+                            {"lumamba_commit", LUMAMBA_GIT_DESCRIBE},
+                            {"started_utc", started},
+                            {"resumed", resumed},
+                            {"host", host},
+                            {"cpu", model::cpu_model_name()},
+                            {"hardware_threads", runtime.hardware_threads},
+                            {"intra_op_threads", runtime.intra_op_threads},
+                            {"blas", describe_blas(runtime.blas)},
+                            {"libtorch", runtime.torch_version},
+                            {"scan_kernel", runtime.scan_kernel_isa}};
+  write_text_file_atomic((fs::path(out_dir) / "provenance.json").string(), j.dump(2) + "\n");
+}
+
+}  // namespace
+
 RunFolder::RunFolder(const std::string& out_dir, const FlatConfig& flat, bool resume, bool force,
                      const std::set<std::string>& free_on_resume, bool writes)
     : lock_(writes ? std::optional<OutputLock>(std::in_place, out_dir) : std::nullopt),
@@ -47,6 +79,7 @@ RunFolder::RunFolder(const std::string& out_dir, const FlatConfig& flat, bool re
   check_existing_run(out_dir, flat, resume, force, free_on_resume);
   fs::create_directories(checkpoint_dir);
   write_text_file_atomic((fs::path(out_dir) / "config.yaml").string(), flat.to_yaml());
+  write_provenance(out_dir, resume);
 }
 
 void RunFolder::append_metrics(const std::string& json_line) const {

@@ -1,5 +1,6 @@
 // `lumamba report` (lumamba/eval/report.h) on run folders written here — a fine-tuning run, a
-// pretraining run and a predict run with events: the kind is recognised, every number in the page's
+// pretraining run, a predict run with events, an evaluate, a benchmark, a bench-efficiency and a probe
+// folder: the kind is recognised, every number in the page's
 // metric tables equals the run's JSON, the page needs nothing from outside (no script, no URL), and —
 // where Debian's chromium is installed — it renders headless with every SVG non-empty and no error.
 #include "lumamba/eval/report.h"
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "lumamba/core/error.h"
+#include "lumamba/core/svg_plot.h"
 #include "support/scratch.h"
 
 namespace lumamba::eval {
@@ -82,6 +84,45 @@ fs::path pretrain_run(const std::string& name) {
   return dir;
 }
 
+fs::path evaluate_run(const std::string& name) {
+  const auto from = finetune_run(name + "_source");
+  const auto dir = test::fresh_scratch_dir(name);
+  fs::copy_file(from / "test_metrics.json", dir / "metrics.json");
+  fs::copy_file(from / "test_predictions.csv", dir / "predictions.csv");
+  return dir;
+}
+
+std::string small_svg(const std::string& title) {
+  return svg_line_plot({{"a", {1, 2, 3}, {0.5, 0.7, 0.6}, {}}}, {title, "x", "y", "", 500, 300, {}}, {});
+}
+
+// benchmark, bench efficiency and probe folders: their own tables and SVG files.
+fs::path benchmark_run(const std::string& name) {
+  const auto dir = test::fresh_scratch_dir(name);
+  write(dir / "results.json", "{}");
+  write(dir / "results.md", "# Benchmark `demo`\n\nSome text.\n\n| task | model | bal. acc. |\n|---|---|---|\n"
+                            "| a | band power + LR | 0.586 |\n| a | LuMamba | 0.733 ± 0.020 |\n\n- a list item\n");
+  write(dir / "task_a.svg", small_svg("task a"));
+  return dir;
+}
+
+fs::path efficiency_run(const std::string& name) {
+  const auto dir = test::fresh_scratch_dir(name);
+  write(dir / "efficiency.json", json{{"machine", {{"cpu", "test CPU"}, {"threads", 2}}}}.dump());
+  write(dir / "efficiency.csv", "model,seconds,macs\nlumamba_tiny,5,187746304\n");
+  write(dir / "macs.svg", small_svg("MACs"));
+  write(dir / "time.svg", small_svg("time"));
+  return dir;
+}
+
+fs::path probe_run(const std::string& name) {
+  const auto dir = test::fresh_scratch_dir(name);
+  write(dir / "probe.json", json{{"embedding", {{"dim", 384}}}}.dump());
+  write(dir / "pca_by_label.svg", small_svg("by label"));
+  write(dir / "pca_by_subject.svg", small_svg("by subject"));
+  return dir;
+}
+
 // Every <td ... data-metric="LEVEL.KEY">VALUE</td> of the page.
 std::map<std::string, std::string> metric_cells(const std::string& html) {
   std::map<std::string, std::string> out;
@@ -104,6 +145,7 @@ void expect_self_contained(const std::string& html) {
   EXPECT_EQ(rest.find("http://"), std::string::npos);
   for (const char* bad : {">nan", ">inf", "\"nan", ",nan", "-nan"}) EXPECT_EQ(html.find(bad), std::string::npos) << bad;
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_EQ(html.find("<?xml"), std::string::npos);
 }
 
 TEST(Report, FinetuneRunNumbersEqualTheRunsJson) {
@@ -154,6 +196,33 @@ TEST(Report, PredictAndPretrainRuns) {
   EXPECT_THROW(write_run_report(test::fresh_scratch_dir("report_empty").string()), InputError);
 }
 
+TEST(Report, EvaluateBenchmarkEfficiencyAndProbeFolders) {
+  const auto evaluate = write_run_report(evaluate_run("report_evaluate").string());
+  EXPECT_EQ(evaluate.kind, "evaluate");
+  EXPECT_EQ(evaluate.n_figures, 5);  // confusion, ROC, PR, 2 timelines
+  EXPECT_EQ(metric_cells(read(evaluate.path)).at("windows.auroc"), "0.8009");
+
+  const auto benchmark = write_run_report(benchmark_run("report_benchmark").string());
+  EXPECT_EQ(benchmark.kind, "benchmark");
+  EXPECT_EQ(benchmark.n_figures, 1);
+  auto html = read(benchmark.path);
+  expect_self_contained(html);
+  EXPECT_NE(html.find("<td>0.733 ± 0.020</td>"), std::string::npos);
+  EXPECT_NE(html.find("<th>bal. acc.</th>"), std::string::npos);
+  EXPECT_EQ(html.find("<?xml"), std::string::npos);  // the SVG files' XML declarations are dropped inline
+
+  const auto efficiency = write_run_report(efficiency_run("report_efficiency").string());
+  EXPECT_EQ(efficiency.kind, "bench efficiency");
+  EXPECT_EQ(efficiency.n_figures, 2);
+  html = read(efficiency.path);
+  EXPECT_NE(html.find("<td>187746304</td>"), std::string::npos);
+  EXPECT_NE(html.find("test CPU"), std::string::npos);
+
+  const auto probe = write_run_report(probe_run("report_probe").string());
+  EXPECT_EQ(probe.kind, "probe");
+  EXPECT_EQ(probe.n_figures, 2);
+}
+
 // Headless Chromium: the page renders, every SVG has a non-empty box, no error event fires, and the
 // numbers Chromium sees in the metric cells are those in the JSON. A check script is added to a copy
 // of the page (the report itself has none).
@@ -162,7 +231,9 @@ TEST(Report, RendersInHeadlessChromium) {
     GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh installs it): browser check skipped";
   }
   for (const auto& dir : {finetune_run("report_chromium_ft"), predict_run("report_chromium_pr"),
-                          pretrain_run("report_chromium_pt")}) {
+                          pretrain_run("report_chromium_pt"), evaluate_run("report_chromium_ev"),
+                          benchmark_run("report_chromium_bm"), efficiency_run("report_chromium_ef"),
+                          probe_run("report_chromium_pb")}) {
     SCOPED_TRACE(dir.string());
     const auto r = write_run_report(dir.string());
     auto html = read(r.path);

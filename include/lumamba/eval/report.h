@@ -8,7 +8,12 @@
 //   pretrain  config.yaml + metrics.jsonl with "kind" lines: loss and loss components per step and
 //             per epoch;
 //   predict   predictions.json + predictions.csv (+ events.csv): a table per recording and its
-//             probability timeline with the detected events.
+//             probability timeline with the detected events;
+//   evaluate  metrics.json + predictions.csv: the test section of a fine-tuning report;
+//   benchmark results.json + results.md: the results tables and the suite's figures;
+//   bench efficiency  efficiency.json (+ .csv, SVGs): machine, the length-sweep figures, every trial;
+//   probe     probe.json + its SVGs: embeddings projected in 2-D, coloured by label and by subject.
+// pretrain/finetune runs also show provenance.json (commit, machine, BLAS, threads; train/run.h).
 // Every number shown comes from the run's own files (the report computes only ROC/PR points). Torch-free.
 #pragma once
 
@@ -18,7 +23,7 @@ namespace lumamba::eval {
 
 struct ReportResult {
   std::string path;  ///< the HTML file written
-  std::string kind;  ///< finetune | pretrain | predict
+  std::string kind;  ///< finetune | pretrain | predict | evaluate | benchmark | bench efficiency | probe
   int n_figures = 0;
 };
 
