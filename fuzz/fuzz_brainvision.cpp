@@ -23,38 +23,19 @@
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
 #include "lumamba/io/recording.h"
+#include "fuzz_input_files.h"
+
+using lumamba::fuzz::require;
+using lumamba::fuzz::write_file;
 
 namespace {
-
-void require(bool ok) {
-  if (!ok) __builtin_trap();
-}
-
-const std::filesystem::path& input_dir() {
-  static const std::filesystem::path dir = "/dev/shm/lumamba-fuzz-bv-" + std::to_string(::getpid());
-  return dir;
-}
-
-void remove_input() {
-  std::error_code ec;
-  std::filesystem::remove_all(input_dir(), ec);
-}
-
-void write_file(const std::filesystem::path& p, const char* data, std::size_t size) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(data, static_cast<std::streamsize>(size));
-  require(out.good());
-}
-
+const std::filesystem::path& input_dir() { return lumamba::fuzz::input_dir("bv"); }
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   lumamba::log::set_level(lumamba::log::Level::kError);
-  (void)input_dir();
-  std::filesystem::create_directories(input_dir());
   const std::string eeg(2400, '\x01');
   write_file(input_dir() / "rec.eeg", eeg.data(), eeg.size());
-  std::atexit(remove_input);
   return 0;
 }
 
