@@ -14,6 +14,7 @@
 
 #include "lumamba/core/atomic_file.h"
 #include "lumamba/core/error.h"
+#include "lumamba/core/log.h"
 #include "lumamba/model/runtime.h"
 
 namespace lumamba::train {
@@ -92,7 +93,14 @@ CheckpointKeeper::CheckpointKeeper(const RunFolder& folder, torch::nn::Module& m
 
 TrainingProgress CheckpointKeeper::start(bool resume, const std::string& metrics_field) const {
   if (!folder_.writes()) return {};  // a rank other than 0: share_from_main brings rank 0's state
-  if (!resume) {
+  // A run killed before its first checkpoint has nothing to resume but nothing lost either: --resume
+  // starts it from the beginning, so that a kill at any moment is followed by --resume.
+  const bool has_state = fs::exists(training_state_path(folder_.checkpoint_dir));
+  if (!resume || !has_state) {
+    if (resume) {
+      log::warn("{}: the run stopped before its first checkpoint: --resume starts it from the beginning",
+                folder_.dir);
+    }
     write_text_file_atomic(folder_.metrics_path, "");
     return {};
   }

@@ -466,9 +466,9 @@ TEST(CliKillResume, KillsAtChosenRenamesResumeToTheStraightRun) {
     return std::system(cmd.c_str());
   };
   ASSERT_EQ(run_in(dir / "straight", ""), 0) << read_text(dir / "log.txt");
-  // Renames 1-2 are config.yaml and the emptied metrics.jsonl (nothing to resume yet), then per
-  // epoch the training state, last and (when validation improved) best, then the test outputs: at
-  // least 10 renames, so each of these kill points is reached.
+  // Renames 1-3 are config.yaml, provenance.json and the emptied metrics.jsonl (killed there, --resume
+  // starts from the beginning), then per epoch the training state, last, (when validation improved)
+  // best and report.html, then the test outputs: more than 10 renames, so each kill point is reached.
   for (const int kill_after : {3, 4, 5, 7, 9}) {
     SCOPED_TRACE("killed after rename " + std::to_string(kill_after));
     const auto out = dir / ("killed_" + std::to_string(kill_after));

@@ -70,7 +70,9 @@ class CheckpointKeeper {
   CheckpointKeeper(const RunFolder& folder, torch::nn::Module& module, torch::optim::Optimizer& optimizer,
                    WriteWeights write_weights);
 
-  /// A fresh run empties metrics.jsonl; `--resume` restores weights, optimiser, RNG and progress,
+  /// A fresh run empties metrics.jsonl, and so does `--resume` of a run killed before its first
+  /// checkpoint (it starts from the beginning, with a warning); otherwise `--resume` restores weights,
+  /// optimiser, RNG and progress,
   /// repairs last/best after a kill, and drops metrics lines written after the checkpoint (lines
   /// whose integer `metrics_field`, "step" or "epoch", is past it).
   TrainingProgress start(bool resume, const std::string& metrics_field) const;
