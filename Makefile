@@ -31,7 +31,7 @@ demo: build
 # caches would be reported).
 sanitize: deps
 	cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DLUMAMBA_SANITIZE_ADDRESS=ON -DLUMAMBA_SANITIZE_UNDEFINED=ON \
-	  -DLUMAMBA_TCMALLOC=OFF $(CMAKE_FLAGS)
+	  -DLUMAMBA_TCMALLOC=OFF -DLUMAMBA_PYTHON=OFF $(CMAKE_FLAGS)
 	cmake --build build-sanitize -j$(JOBS)
 	cd build-sanitize && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest -L fast --output-on-failure -j$(JOBS)
@@ -39,7 +39,7 @@ sanitize: deps
 fuzz:
 	LUMAMBA_DEPS_FUZZ=1 ./scripts/install-deps.sh
 	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DLUMAMBA_BUILD_FUZZ=ON -DLUMAMBA_BUILD_TESTS=OFF \
-	    -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	    -DLUMAMBA_PYTHON=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-fuzz --target fuzz_safetensors fuzz_edf fuzz_brainvision fuzz_eeglab fuzz_tuh_csv -j$(JOBS)
 	for t in safetensors edf brainvision eeglab tuh_csv; do \
 	  extra=""; asan=""; \

@@ -17,6 +17,8 @@ packages=(
   libgloo-dev             # headers of LibTorch's Gloo process group (multi-process training)
   openmpi-bin             # mpirun: one of the launchers of multi-process training (and its tests)
   chromium                # renders lumamba report pages headless in the tests (not used at run time)
+  pybind11-dev python3-dev python3-numpy  # the Python module (python/, docs/python.md)
+  python3-pytest python3-mne python3-sklearn python3-scipy hdf5-tools  # its tests and example
 )
 if [[ "${LUMAMBA_DEPS_FUZZ:-0}" == "1" ]]; then
   packages+=(clang)

@@ -1,6 +1,8 @@
 // `lumamba forward` as a library function (see lumamba/eval/forward_file.h).
 #include "lumamba/eval/forward_file.h"
 
+#include "lumamba/eval/inference.h"
+
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
@@ -16,18 +18,6 @@
 
 namespace lumamba::eval {
 namespace {
-
-torch::Tensor locations_from_names(const std::vector<std::string>& names, int64_t batch) {
-  const auto positions = io::channel_positions(names);
-  // float32 like the reference (its locations are float32 tensors built from MNE's float64).
-  auto loc = torch::empty({static_cast<int64_t>(names.size()), 3}, torch::kFloat32);
-  for (size_t i = 0; i < positions.size(); ++i) {
-    loc[i][0] = positions[i].x_m;
-    loc[i][1] = positions[i].y_m;
-    loc[i][2] = positions[i].z_m;
-  }
-  return loc.unsqueeze(0).expand({batch, -1, -1}).contiguous();
-}
 
 std::vector<std::string> metadata_channels(const io::SafetensorsFile& file) {
   auto it = file.metadata().find("channels");
@@ -93,22 +83,11 @@ ForwardFileSummary run_forward_file(const ForwardFileRequest& req) {
       LUMAMBA_CHECK_INPUT(!names.empty(),
                           "{}: a pretraining config needs 'channel_names_idx' (B, C) or a 'channels' metadata entry",
                           src);
-      auto idx = io::vocabulary_indices(names);
-      channel_names = torch::tensor(idx, torch::kLong).unsqueeze(0).expand({b, -1}).contiguous();
+      channel_names = vocabulary_indices_tensor(names, b);
     }
   }
 
-  model::LuMambaOutput out;
-  {
-    torch::NoGradGuard no_grad;
-    out = network->forward(signal, locations, mask, channel_names);
-  }
-  std::vector<std::pair<std::string, torch::Tensor>> outputs = {
-      {"embedding", out.encoder_out},
-      {"embedding_mean", out.encoder_out.mean(1)},
-      {"attention_weights", out.attention_weights}};
-  if (out.logits.defined()) outputs.emplace_back("logits", out.logits);
-  if (out.reconstruction.defined()) outputs.emplace_back("reconstruction", out.reconstruction);
+  const auto outputs = forward_named(network, signal, locations, mask, channel_names);
   model::save_tensors(req.output_path, outputs,
                {{"lumamba.config", model::options_to_json(options)}, {"source_input", src}});
 

@@ -12,6 +12,7 @@
 #include "lumamba/core/error.h"
 #include "lumamba/core/log.h"
 #include "lumamba/core/progress.h"
+#include "lumamba/io/channels.h"
 #include "lumamba/io/safetensors.h"
 #include "lumamba/io/shipped_models.h"
 #include "lumamba/model/weights.h"
@@ -65,6 +66,39 @@ LoadedModel load_model(const std::vector<std::string>& weights_paths, const std:
   model::load_state_dict(*loaded.net, ptrs);
   loaded.net->eval();
   return loaded;
+}
+
+torch::Tensor locations_from_names(const std::vector<std::string>& names, int64_t batch) {
+  const auto positions = io::channel_positions(names);
+  // float32 like the reference (its locations are float32 tensors built from MNE's float64).
+  auto loc = torch::empty({static_cast<int64_t>(names.size()), 3}, torch::kFloat32);
+  for (size_t i = 0; i < positions.size(); ++i) {
+    loc[static_cast<int64_t>(i)][0] = positions[i].x_m;
+    loc[static_cast<int64_t>(i)][1] = positions[i].y_m;
+    loc[static_cast<int64_t>(i)][2] = positions[i].z_m;
+  }
+  return loc.unsqueeze(0).expand({batch, -1, -1}).contiguous();
+}
+
+torch::Tensor vocabulary_indices_tensor(const std::vector<std::string>& names, int64_t batch) {
+  return torch::tensor(io::vocabulary_indices(names), torch::kLong).unsqueeze(0).expand({batch, -1}).contiguous();
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> forward_named(model::LuMamba& net, const torch::Tensor& signal,
+                                                                 const torch::Tensor& locations,
+                                                                 const compat::optional<torch::Tensor>& mask,
+                                                                 const compat::optional<torch::Tensor>& channel_idx) {
+  model::LuMambaOutput out;
+  {
+    torch::NoGradGuard no_grad;
+    out = net->forward(signal, locations, mask, channel_idx);
+  }
+  std::vector<std::pair<std::string, torch::Tensor>> outputs = {{"embedding", out.encoder_out},
+                                                                {"embedding_mean", out.encoder_out.mean(1)},
+                                                                {"attention_weights", out.attention_weights}};
+  if (out.logits.defined()) outputs.emplace_back("logits", out.logits);
+  if (out.reconstruction.defined()) outputs.emplace_back("reconstruction", out.reconstruction);
+  return outputs;
 }
 
 torch::Tensor probabilities_from_logits(const torch::Tensor& logits, const std::string& target) {

@@ -26,33 +26,6 @@ namespace lumamba::eval {
 namespace fs = std::filesystem;
 namespace {
 
-// The preprocessing a checkpoint was trained with; `preset` (name or YAML file) when it has none.
-preprocess::PreprocessPreset resolve_preset(const LoadedModel& model, const std::string& preset,
-                                            const std::vector<std::string>& overrides, const std::string& weights) {
-  preprocess::PreprocessPreset p;
-  if (!preset.empty()) {
-    p = preprocess::preset_from_name_or_file(preset);
-  } else {
-    LUMAMBA_CHECK_INPUT(model.preprocess_json != "{}" && !model.preprocess_json.empty(),
-                        "{}: the checkpoint stores no preprocessing (reference weights?): pass --preset "
-                        "(e.g. tuab, or a YAML file)", weights);
-    // The stored JSON is preset_to_json's: drop what it derives (window_samples) before re-reading.
-    auto stored = nlohmann::json::parse(model.preprocess_json, nullptr, false);
-    LUMAMBA_CHECK_INPUT(stored.is_object(), "{}: metadata lumamba.preprocess is not a JSON object", weights);
-    stored.erase("window_samples");
-    p = preprocess::preset_from_text(stored.dump(), weights + " (lumamba.preprocess)");
-  }
-  // Labels of the training data (folder names, manifests, annotation files) are not available for a new
-  // recording: windows are cut without them, except event-locked windows, which the annotations define.
-  if (p.labels != "events") p.labels = "none";
-  preprocess::apply_preset_overrides(p, overrides);
-  preprocess::validate(p);
-  LUMAMBA_CHECK_INPUT(p.window_samples() % model.options.patch_size() == 0,
-                      "windows of {} samples are not a multiple of the model's patch size {}", p.window_samples(),
-                      model.options.patch_size());
-  return p;
-}
-
 struct WindowTensors {
   torch::Tensor signal;     // (N, C, T) z-scored
   torch::Tensor locations;  // (N, C, 3)
@@ -86,6 +59,59 @@ void over_batches(const WindowTensors& w, int64_t batch_size, Fn&& fn) {
     fn(s, w.signal.slice(0, s, e), w.locations.slice(0, s, e));
   }
 }
+
+}  // namespace
+
+// The preprocessing a checkpoint was trained with; `preset` (name or YAML file) when it has none.
+preprocess::PreprocessPreset checkpoint_preset(const LoadedModel& model, const std::string& preset,
+                                            const std::vector<std::string>& overrides, const std::string& weights) {
+  preprocess::PreprocessPreset p;
+  if (!preset.empty()) {
+    p = preprocess::preset_from_name_or_file(preset);
+  } else {
+    LUMAMBA_CHECK_INPUT(model.preprocess_json != "{}" && !model.preprocess_json.empty(),
+                        "{}: the checkpoint stores no preprocessing (reference weights?): pass --preset "
+                        "(e.g. tuab, or a YAML file)", weights);
+    // The stored JSON is preset_to_json's: drop what it derives (window_samples) before re-reading.
+    auto stored = nlohmann::json::parse(model.preprocess_json, nullptr, false);
+    LUMAMBA_CHECK_INPUT(stored.is_object(), "{}: metadata lumamba.preprocess is not a JSON object", weights);
+    stored.erase("window_samples");
+    p = preprocess::preset_from_text(stored.dump(), weights + " (lumamba.preprocess)");
+  }
+  // Labels of the training data (folder names, manifests, annotation files) are not available for a new
+  // recording: windows are cut without them, except event-locked windows, which the annotations define.
+  if (p.labels != "events") p.labels = "none";
+  preprocess::apply_preset_overrides(p, overrides);
+  preprocess::validate(p);
+  LUMAMBA_CHECK_INPUT(p.window_samples() % model.options.patch_size() == 0,
+                      "windows of {} samples are not a multiple of the model's patch size {}", p.window_samples(),
+                      model.options.patch_size());
+  return p;
+}
+
+std::vector<double> window_probabilities(LoadedModel& loaded, const io::RecordingWindows& rec, int64_t batch_size) {
+  const int64_t k = loaded.task.n_classes;
+  std::vector<double> probs(static_cast<size_t>(rec.n_windows * k));
+  over_batches(to_tensors(rec), batch_size, [&](int64_t first, const torch::Tensor& x, const torch::Tensor& loc) {
+    const auto p = probabilities_from_logits(loaded.net->forward(x, loc).logits, loaded.task.target)
+                       .to(torch::kFloat64)
+                       .contiguous();
+    std::copy(p.data_ptr<double>(), p.data_ptr<double>() + p.numel(), probs.begin() + first * k);
+  });
+  return probs;
+}
+
+std::vector<float> window_embeddings(LoadedModel& loaded, const io::RecordingWindows& rec, int64_t batch_size) {
+  const int64_t d = loaded.options.d_model();
+  std::vector<float> embedding(static_cast<size_t>(rec.n_windows * d));
+  over_batches(to_tensors(rec), batch_size, [&](int64_t row, const torch::Tensor& x, const torch::Tensor& loc) {
+    const auto e = loaded.net->encode(x, loc).mean(1).to(torch::kFloat32).contiguous();  // (b, D)
+    std::copy(e.data_ptr<float>(), e.data_ptr<float>() + e.numel(), embedding.begin() + row * d);
+  });
+  return embedding;
+}
+
+namespace {
 
 std::vector<preprocess::RecordingJob> jobs_for(const std::string& input, const preprocess::PreprocessPreset& preset) {
   LUMAMBA_CHECK_INPUT(fs::exists(input), "{}: no such file or folder", input);
@@ -123,16 +149,9 @@ RecordingScores score_windows(LoadedModel& loaded, const preprocess::RecordingJo
                               const preprocess::PreprocessPreset& preset, const PredictRequest& req) {
   const auto rec = preprocess::process_recording(job, preset, req.n_threads);
   LUMAMBA_CHECK_INPUT(rec.n_windows > 0, "shorter than one window");
-  const int64_t k = loaded.task.n_classes;
   RecordingScores out;
   out.n_rows = rec.n_windows;
-  out.probs.resize(static_cast<size_t>(rec.n_windows * k));
-  over_batches(to_tensors(rec), req.batch_size, [&](int64_t first, const torch::Tensor& x, const torch::Tensor& loc) {
-    const auto p = probabilities_from_logits(loaded.net->forward(x, loc).logits, loaded.task.target)
-                       .to(torch::kFloat64)
-                       .contiguous();
-    std::copy(p.data_ptr<double>(), p.data_ptr<double>() + p.numel(), out.probs.begin() + first * k);
-  });
+  out.probs = window_probabilities(loaded, rec, req.batch_size);
   out.starts_s = rec.window_start_s;
   out.window_s = static_cast<double>(rec.n_samples) / rec.sfreq_hz;
   if (!rec.labels.empty() && rec.n_label_columns == 0) out.labels = rec.labels;
@@ -166,7 +185,7 @@ PredictSummary run_predict(const PredictRequest& req) {
   LUMAMBA_CHECK_INPUT(!loaded.options.is_pretraining(),
                       "{}: a pretraining checkpoint has no classifier; fine-tune it first (lumamba finetune) or "
                       "use lumamba embed", req.weights.front());
-  const auto preset = resolve_preset(loaded, req.preset, req.preset_overrides, req.weights.front());
+  const auto preset = checkpoint_preset(loaded, req.preset, req.preset_overrides, req.weights.front());
   const auto jobs = jobs_for(req.input, preset);
   fs::create_directories(req.output_dir);
   const int64_t k = loaded.task.n_classes;
@@ -286,7 +305,7 @@ EmbedSummary embed_whole_recordings(LoadedModel& loaded, const EmbedRequest& req
   LUMAMBA_CHECK_INPUT(ext != ".h5" && ext != ".hdf5",
                       "{}: --whole-recording needs recordings (EDF/BDF, folder, manifest); HDF5 files hold windows",
                       req.input);
-  const auto preset = resolve_preset(loaded, req.preset, req.preset_overrides, req.weights.front());
+  const auto preset = checkpoint_preset(loaded, req.preset, req.preset_overrides, req.weights.front());
   const auto jobs = jobs_for(req.input, preset);
   const int64_t d = loaded.options.d_model(), p = loaded.options.patch_size();
   std::vector<torch::Tensor> embeddings, patch_starts;
@@ -364,19 +383,13 @@ EmbedSummary run_embed(const EmbedRequest& req) {
     for (const int64_t w : windows) recording_index.push_back(ds.recording_index(w));
     for (const auto& r : ds.recordings()) names.push_back(r.name);
   } else {
-    const auto preset = resolve_preset(loaded, req.preset, req.preset_overrides, req.weights.front());
+    const auto preset = checkpoint_preset(loaded, req.preset, req.preset_overrides, req.weights.front());
     const auto jobs = jobs_for(req.input, preset);
     Progress progress("recordings", static_cast<int64_t>(jobs.size()));
     for (const auto& job : jobs) {
       const auto rec = preprocess::process_recording(job, preset, req.n_threads);
-      const auto tensors = to_tensors(rec);
-      const auto first = embedding.size();
-      embedding.resize(first + static_cast<size_t>(rec.n_windows * d));
-      over_batches(tensors, req.batch_size, [&](int64_t row, const torch::Tensor& x, const torch::Tensor& loc) {
-        const auto e = loaded.net->encode(x, loc).mean(1).to(torch::kFloat32).contiguous();  // (b, D)
-        std::copy(e.data_ptr<float>(), e.data_ptr<float>() + e.numel(),
-                  embedding.begin() + static_cast<std::ptrdiff_t>(first) + row * d);
-      });
+      const auto e = window_embeddings(loaded, rec, req.batch_size);
+      embedding.insert(embedding.end(), e.begin(), e.end());
       starts.insert(starts.end(), rec.window_start_s.begin(), rec.window_start_s.end());
       recording_index.insert(recording_index.end(), static_cast<size_t>(rec.n_windows),
                              static_cast<int64_t>(names.size()));

@@ -32,6 +32,11 @@ std::vector<std::string> shipped_model_dirs() {
   std::error_code ec;
   const auto exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) dirs.push_back((exe.parent_path().parent_path() / "share" / "lumamba" / "models").string());
+  // The install prefix's own folder: a program that is not lumamba's (python3 importing the module)
+  // lives elsewhere.
+  if (std::find(dirs.begin(), dirs.end(), LUMAMBA_INSTALL_MODELS_DIR) == dirs.end()) {
+    dirs.emplace_back(LUMAMBA_INSTALL_MODELS_DIR);
+  }
   if (std::string(LUMAMBA_SOURCE_MODELS_DIR).size() > 0) dirs.emplace_back(LUMAMBA_SOURCE_MODELS_DIR);
   return dirs;
 }

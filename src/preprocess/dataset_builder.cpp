@@ -473,10 +473,10 @@ std::set<std::string> apply_bids_channels(const RecordingJob& job, const io::Rec
   return non_eeg;
 }
 
-FilteredRecording read_and_filter(const RecordingJob& job, const PreprocessPreset& preset, int n_threads) {
+FilteredRecording read_and_filter(io::RecordingReader& reader, const RecordingJob& job, const PreprocessPreset& preset,
+                                  int n_threads) {
   validate(preset);
-  const auto reader = io::open_recording(job.path);
-  const auto& header = reader->header();
+  const auto& header = reader.header();
   // pick: only the electrodes the montage reads.
   auto file_electrodes = recording_electrode_names(preset, header);
   const auto positions = positions_for(preset, job, header, file_electrodes);
@@ -492,7 +492,7 @@ FilteredRecording read_and_filter(const RecordingJob& job, const PreprocessPrese
                         info.label, info.sfreq_hz, header.signals[indices.front()].label, sfreq_hz);
     LUMAMBA_CHECK_INPUT(info.unit_is_voltage, "{}: channel '{}' has physical dimension '{}', not a voltage", job.path,
                         info.label, info.physical_dimension);
-    picked.push_back(reader->read_signal_uv(static_cast<int64_t>(indices[i])));
+    picked.push_back(reader.read_signal_uv(static_cast<int64_t>(indices[i])));
     const double digital_range = std::max(1, info.digital_max - info.digital_min);
     const double step_uv = std::abs(info.physical_max - info.physical_min) * info.uv_per_unit / digital_range;
     const auto problem = channel_quality_problem(picked.back(), std::min(info.physical_min, info.physical_max) * info.uv_per_unit,
@@ -535,7 +535,12 @@ FilteredRecording read_and_filter(const RecordingJob& job, const PreprocessPrese
 
 ContinuousRecording process_recording_continuous(const RecordingJob& job, const PreprocessPreset& preset,
                                                  int n_threads) {
-  auto filtered = read_and_filter(job, preset, n_threads);
+  return process_recording_continuous(*io::open_recording(job.path), job, preset, n_threads);
+}
+
+ContinuousRecording process_recording_continuous(io::RecordingReader& reader, const RecordingJob& job,
+                                                 const PreprocessPreset& preset, int n_threads) {
+  auto filtered = read_and_filter(reader, job, preset, n_threads);
   const auto& data = filtered.signals.data_uv;
   ContinuousRecording out;
   out.channel_names = filtered.signals.names;
@@ -559,7 +564,12 @@ ContinuousRecording process_recording_continuous(const RecordingJob& job, const 
 
 io::RecordingWindows process_recording(const RecordingJob& job, const PreprocessPreset& preset, int n_threads,
                                        double* recording_s) {
-  auto filtered = read_and_filter(job, preset, n_threads);
+  return process_recording(*io::open_recording(job.path), job, preset, n_threads, recording_s);
+}
+
+io::RecordingWindows process_recording(io::RecordingReader& reader, const RecordingJob& job,
+                                       const PreprocessPreset& preset, int n_threads, double* recording_s) {
+  auto filtered = read_and_filter(reader, job, preset, n_threads);
   const auto& signals = filtered.signals;
   const auto& data = signals.data_uv;
   const double rate_hz = filtered.rate_hz;

@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "lumamba/core/compat.h"
 #include "lumamba/data/window_dataset.h"
 #include "lumamba/eval/metrics.h"
 #include "lumamba/model/lumamba.h"
@@ -40,6 +42,21 @@ struct LoadedModel {
 /// override earlier ones; `overrides` are model options key=value. Eval mode, float32.
 LoadedModel load_model(const std::vector<std::string>& weights_paths, const std::string& config_path = "",
                        const std::vector<std::string>& overrides = {});
+
+/// Electrode positions (B, C, 3) float32 of 10-05 names (io::channel_positions), the same for each of
+/// `batch` rows.
+torch::Tensor locations_from_names(const std::vector<std::string>& names, int64_t batch);
+
+/// Channel-vocabulary indices (B, C) int64 of names, for a pretraining model's channel embedding.
+torch::Tensor vocabulary_indices_tensor(const std::vector<std::string>& names, int64_t batch);
+
+/// The network's outputs by the names `lumamba forward` writes: `embedding` (B, S, Q·E),
+/// `embedding_mean` (B, Q·E), `attention_weights` (B·S, Q, C), then `logits` (B, K) or
+/// `reconstruction` (B, C, T). No grad. `channel_idx` (B, C) is needed by a pretraining model only.
+std::vector<std::pair<std::string, torch::Tensor>> forward_named(model::LuMamba& net, const torch::Tensor& signal,
+                                                                 const torch::Tensor& locations,
+                                                                 const compat::optional<torch::Tensor>& mask,
+                                                                 const compat::optional<torch::Tensor>& channel_idx);
 
 /// Class probabilities (B, K): softmax of the logits (multiclass) or sigmoid (multilabel).
 torch::Tensor probabilities_from_logits(const torch::Tensor& logits, const std::string& target);

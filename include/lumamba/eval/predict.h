@@ -11,8 +11,27 @@
 #include <vector>
 
 #include "lumamba/eval/inference.h"
+#include "lumamba/io/window_h5.h"
+#include "lumamba/preprocess/preset.h"
 
 namespace lumamba::eval {
+
+/// The preprocessing a checkpoint was trained with (its `lumamba.preprocess` metadata), or `preset`
+/// (a name or YAML file) when given; then `overrides` (key=value). Labels are "none" unless the
+/// windows are event-locked. InputError naming `weights_name` when there is none, or when the
+/// windows are not a whole number of the model's patches.
+preprocess::PreprocessPreset checkpoint_preset(const LoadedModel& model, const std::string& preset,
+                                              const std::vector<std::string>& overrides,
+                                              const std::string& weights_name);
+
+/// (N, K) class probabilities of one preprocessed recording's windows (z-scored per channel
+/// first), row-major: what `predict` writes for it.
+std::vector<double> window_probabilities(LoadedModel& loaded, const io::RecordingWindows& recording,
+                                         int64_t batch_size);
+
+/// (N, Q·E) mean-over-patches encoder embeddings of one preprocessed recording's windows, row-major:
+/// what `embed` writes for it.
+std::vector<float> window_embeddings(LoadedModel& loaded, const io::RecordingWindows& recording, int64_t batch_size);
 
 struct PredictRequest {
   std::vector<std::string> weights;  ///< checkpoint (+ overriding files)

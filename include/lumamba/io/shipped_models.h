@@ -3,7 +3,8 @@
 //
 // A name is the file stem of `NAME.safetensors` in the first of these folders that has it:
 //   1. each folder of $LUMAMBA_MODELS (':'-separated), for models a user keeps elsewhere;
-//   2. <folder of the executable>/../share/lumamba/models (an installed lumamba);
+//   2. <folder of the executable>/../share/lumamba/models (an installed lumamba), then
+//      <install prefix>/share/lumamba/models (the Python module runs inside python3);
 //   3. models/ of the source tree the library was built from (a build in a checkout).
 // models/README.md is the model card of what ships.
 #pragma once

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "lumamba/io/recording.h"
 #include "lumamba/io/window_h5.h"
 #include "lumamba/preprocess/preset.h"
 
@@ -57,6 +58,11 @@ std::string channel_quality_problem(const std::vector<double>& uv, double min_uv
 /// recording without windows is reported with it).
 io::RecordingWindows process_recording(const RecordingJob& job, const PreprocessPreset& preset, int n_threads = 1,
                                        double* recording_s = nullptr);
+/// The same from an open reader (e.g. io::ArrayRecordingReader: arrays in memory); `job` gives the
+/// subject, split, label and sidecar tables, and its path only names the recording in messages.
+io::RecordingWindows process_recording(io::RecordingReader& reader, const RecordingJob& job,
+                                       const PreprocessPreset& preset, int n_threads = 1,
+                                       double* recording_s = nullptr);
 
 /// One recording preprocessed as a continuous signal (whole-recording mode): the same steps as
 /// process_recording up to the resampling, no windows, no labels.
@@ -70,6 +76,8 @@ struct ContinuousRecording {
 };
 ContinuousRecording process_recording_continuous(const RecordingJob& job, const PreprocessPreset& preset,
                                                  int n_threads = 1);
+ContinuousRecording process_recording_continuous(io::RecordingReader& reader, const RecordingJob& job,
+                                                 const PreprocessPreset& preset, int n_threads = 1);
 
 struct BuildOptions {
   std::string output_path;  ///< OUT.h5; parts go to OUT.h5.parts/
