@@ -97,8 +97,14 @@ bool FlatConfig::get_bool(const std::string& key, bool fallback) const {
 
 std::vector<std::string> FlatConfig::get_list(const std::string& key) const {
   std::vector<std::string> out;
-  const auto* v = find(key);
-  if (!v) return out;
+  const auto* found = find(key);
+  if (!found) return out;
+  // A YAML flow sequence typed as an override (class_names=[open, closed]) is the same list: without
+  // this its brackets would become part of the first and last names.
+  std::string text = *found;
+  const auto a = text.find_first_not_of(' '), b = text.find_last_not_of(' ');
+  if (a != std::string::npos && text[a] == '[' && text[b] == ']') text = text.substr(a + 1, b - a - 1);
+  const auto* v = &text;
   size_t start = 0;
   while (start <= v->size()) {
     const auto comma = v->find(',', start);

@@ -103,6 +103,17 @@ std::vector<torch::Tensor> weights_of(const std::string& checkpoint) {
   return out;
 }
 
+TEST(FlatConfigList, BracketedOverrideIsTheSameListAsAYamlSequence) {
+  auto flat = train::FlatConfig::from_yaml("class_names: [eyes_open, eyes_closed]\n", "test.yaml");
+  EXPECT_EQ(flat.get_list("class_names"), (std::vector<std::string>{"eyes_open", "eyes_closed"}));
+  flat.apply_override("class_names=[open, closed ]");
+  EXPECT_EQ(flat.get_list("class_names"), (std::vector<std::string>{"open", "closed"}));
+  flat.apply_override("class_names=a,b");
+  EXPECT_EQ(flat.get_list("class_names"), (std::vector<std::string>{"a", "b"}));
+  flat.apply_override("class_names=[]");
+  EXPECT_TRUE(flat.get_list("class_names").empty());
+}
+
 TEST(Finetune, ResumeEqualsStraightRunAndWritesOutputs) {
   at::set_num_threads(1);
   const auto dir = fresh_scratch_dir("finetune_resume");
