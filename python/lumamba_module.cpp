@@ -17,11 +17,12 @@
 #include "lumamba/eval/events.h"
 #include "lumamba/io/array_recording.h"
 #include "lumamba/io/recording.h"
+#include "lumamba/io/window_h5.h"
 #include "lumamba/model/runtime.h"
 
 namespace py = pybind11;
 using lumamba::eval::ArrayModel;
-using lumamba::eval::WindowArrays;
+using WindowArrays = lumamba::io::RecordingWindows;  // the windows of one recording
 
 namespace {
 
@@ -118,7 +119,7 @@ PYBIND11_MODULE(_lumamba, m) {
       .def_property_readonly("window_start_s", [](const WindowArrays& w) {
         return py::array_t<double>(static_cast<py::ssize_t>(w.window_start_s.size()), w.window_start_s.data());
       })
-      .def_property_readonly("labels", [](const WindowArrays& w) {
+      .def_property_readonly("labels", [](const WindowArrays& w) {  // -1 = none
         return py::array_t<int64_t>(static_cast<py::ssize_t>(w.labels.size()), w.labels.data());
       })
       .def_property_readonly("channel_names", [](const WindowArrays& w) { return w.channel_names; })

@@ -43,7 +43,7 @@ def main(folders):
     for path in runs:
         raw = mne.io.read_raw_edf(path, preload=True, verbose="error")
         w = lumamba.mne.windows(raw, model)
-        emb.append(model.embed(w, (), 0))
+        emb.append(model.embed(w))
         bp.append(band_powers(w))
         y += [int(path.stem.endswith("R02"))] * len(w)
         subject += [path.stem[:4]] * len(w)

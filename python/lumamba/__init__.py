@@ -94,19 +94,24 @@ class Model:
                                     None if annotations is None else list(annotations), name, preset or "",
                                     _overrides(overrides))
 
-    def embed(self, data, ch_names: Sequence[str], sfreq: float, positions=None, *, batch_size: int = 64,
-              **kwargs: Any) -> np.ndarray:
-        """(windows, Q*E) float32: the encoder output of each window, averaged over its patches,
-        as `lumamba embed` writes it. Keywords as in `windows`."""
-        w = data if isinstance(data, Windows) else self.windows(data, ch_names, sfreq, positions, **kwargs)
-        return self._native.embed(w, batch_size)
+    def _windows_of(self, data, ch_names, sfreq, positions, kwargs) -> Windows:
+        if isinstance(data, Windows):
+            return data
+        if ch_names is None or sfreq is None:
+            raise ValueError("an array needs ch_names and sfreq (or pass the Windows of Model.windows)")
+        return self.windows(data, ch_names, sfreq, positions, **kwargs)
 
-    def predict_proba(self, data, ch_names: Sequence[str], sfreq: float, positions=None, *, batch_size: int = 64,
-                      **kwargs: Any) -> np.ndarray:
+    def embed(self, data, ch_names: Optional[Sequence[str]] = None, sfreq: Optional[float] = None, positions=None, *,
+              batch_size: int = 64, **kwargs: Any) -> np.ndarray:
+        """(windows, Q*E) float32: the encoder output of each window, averaged over its patches,
+        as `lumamba embed` writes it. `data`: a (C, T) array (keywords as in `windows`) or Windows."""
+        return self._native.embed(self._windows_of(data, ch_names, sfreq, positions, kwargs), batch_size)
+
+    def predict_proba(self, data, ch_names: Optional[Sequence[str]] = None, sfreq: Optional[float] = None,
+                      positions=None, *, batch_size: int = 64, **kwargs: Any) -> np.ndarray:
         """(windows, classes) float64 class probabilities, as `lumamba predict` writes them
-        (window start times: `windows(...).window_start_s`). Keywords as in `windows`."""
-        w = data if isinstance(data, Windows) else self.windows(data, ch_names, sfreq, positions, **kwargs)
-        return self._native.predict_proba(w, batch_size)
+        (window start times: `windows(...).window_start_s`). `data`: a (C, T) array or Windows."""
+        return self._native.predict_proba(self._windows_of(data, ch_names, sfreq, positions, kwargs), batch_size)
 
     def forward(self, signal, locations=None, ch_names: Optional[Sequence[str]] = None, mask=None, *,
                 zscore: bool = False) -> dict:

@@ -17,7 +17,7 @@ class Windows:
     @property
     def window_start_s(self) -> npt.NDArray[np.float64]: ...  # (N,)
     @property
-    def labels(self) -> npt.NDArray[np.int64]: ...  # (N,) or (0,)
+    def labels(self) -> npt.NDArray[np.int64]: ...  # (N,), -1 = none (labelled only by event-locked presets)
     @property
     def channel_names(self) -> list[str]: ...
     @property

@@ -44,12 +44,12 @@ def windows(raw, model: Model, **kwargs: Any) -> Windows:
 
 def embed(raw, model: Model, **kwargs: Any) -> np.ndarray:
     """(windows, Q*E) embeddings of the Raw's windows (Model.embed)."""
-    return model.embed(windows(raw, model, **kwargs), (), 0)
+    return model.embed(windows(raw, model, **kwargs))
 
 
 def predict_proba(raw, model: Model, **kwargs: Any) -> np.ndarray:
     """(windows, classes) probabilities of the Raw's windows (Model.predict_proba)."""
-    return model.predict_proba(windows(raw, model, **kwargs), (), 0)
+    return model.predict_proba(windows(raw, model, **kwargs))
 
 
 def predict(raw, model: Model, events: bool = True, *, threshold: float = 0.5, smoothing_windows: int = 1,
@@ -60,7 +60,7 @@ def predict(raw, model: Model, events: bool = True, *, threshold: float = 0.5, s
     with events=False the (windows, classes) probabilities instead."""
     import mne
     w = windows(raw, model, **kwargs)
-    p = model.predict_proba(w, (), 0)
+    p = model.predict_proba(w)
     if not events:
         return p
     window_s = w.signal.shape[2] / w.sfreq

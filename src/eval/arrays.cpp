@@ -15,41 +15,15 @@
 namespace lumamba::eval {
 namespace {
 
-WindowArrays cut_windows(const io::ArrayRecordingData& recording, const preprocess::PreprocessPreset& preset,
-                         int n_threads) {
+io::RecordingWindows cut_windows(const io::ArrayRecordingData& recording, const preprocess::PreprocessPreset& preset,
+                                 int n_threads) {
   io::ArrayRecordingReader reader(recording);
-  const preprocess::RecordingJob job(recording.name, recording.name);
-  auto rec = preprocess::process_recording(reader, job, preset, n_threads);
-  WindowArrays w;
-  w.n_windows = rec.n_windows;
-  w.n_channels = rec.n_channels;
-  w.n_samples = rec.n_samples;
-  w.sfreq_hz = rec.sfreq_hz;
-  w.signal_uv = std::move(rec.signal_uv);
-  w.window_start_s = std::move(rec.window_start_s);
-  if (preset.labels == "events") w.labels = std::move(rec.labels);
-  w.channel_names = std::move(rec.channel_names);
-  w.channel_locations_m = std::move(rec.channel_locations_m);
-  return w;
+  return preprocess::process_recording(reader, preprocess::RecordingJob(recording.name, recording.name), preset,
+                                       n_threads);
 }
 
-// The windows back in the form window_probabilities/window_embeddings take (no copy of a label).
-io::RecordingWindows recording_windows(const WindowArrays& w) {
-  LUMAMBA_CHECK_INPUT(w.n_windows > 0, "no windows: the recording is shorter than one window");
-  LUMAMBA_CHECK_INPUT(static_cast<int64_t>(w.signal_uv.size()) == w.n_windows * w.n_channels * w.n_samples &&
-                          static_cast<int64_t>(w.channel_locations_m.size()) == w.n_channels,
-                      "windows: signal has {} values and {} channel locations, not (N={}, C={}, T={})",
-                      w.signal_uv.size(), w.channel_locations_m.size(), w.n_windows, w.n_channels, w.n_samples);
-  io::RecordingWindows r;
-  r.n_windows = w.n_windows;
-  r.n_channels = w.n_channels;
-  r.n_samples = w.n_samples;
-  r.sfreq_hz = w.sfreq_hz;
-  r.signal_uv = w.signal_uv;
-  r.window_start_s = w.window_start_s;
-  r.channel_names = w.channel_names;
-  r.channel_locations_m = w.channel_locations_m;
-  return r;
+void check_windows(const io::RecordingWindows& w) {
+  LUMAMBA_CHECK_INPUT(w.n_windows > 0, "{}: no windows: the recording is shorter than one window", w.source_file);
 }
 
 std::vector<float> to_floats(const torch::Tensor& t) {
@@ -59,14 +33,10 @@ std::vector<float> to_floats(const torch::Tensor& t) {
 
 }  // namespace
 
-WindowArrays preprocess_array(const io::ArrayRecordingData& recording, const std::string& preset,
-                              const std::vector<std::string>& overrides, int n_threads) {
-  auto p = preprocess::preset_from_name_or_file(preset);
-  // An array has no folder, manifest or annotation file to label it: only its own events can.
-  if (p.labels != "events") p.labels = "none";
-  preprocess::apply_preset_overrides(p, overrides);
-  preprocess::validate(p);
-  return cut_windows(recording, p, n_threads);
+io::RecordingWindows preprocess_array(const io::ArrayRecordingData& recording, const std::string& preset,
+                                      const std::vector<std::string>& overrides, int n_threads) {
+  return cut_windows(recording, preset_for_new_recordings(preprocess::preset_from_name_or_file(preset), overrides),
+                     n_threads);
 }
 
 ArrayModel ArrayModel::load(const std::vector<std::string>& weights, const std::string& config_path,
@@ -87,19 +57,21 @@ std::string ArrayModel::preprocess_json() const { return model_->preprocess_json
 int64_t ArrayModel::embedding_dim() const { return model_->options.d_model(); }
 int64_t ArrayModel::patch_size() const { return model_->options.patch_size(); }
 
-WindowArrays ArrayModel::windows(const io::ArrayRecordingData& recording, const std::string& preset,
+io::RecordingWindows ArrayModel::windows(const io::ArrayRecordingData& recording, const std::string& preset,
                                  const std::vector<std::string>& preset_overrides, int n_threads) const {
   return cut_windows(recording, checkpoint_preset(*model_, preset, preset_overrides, source_), n_threads);
 }
 
-std::vector<float> ArrayModel::embed(const WindowArrays& windows, int64_t batch_size) const {
-  return window_embeddings(*model_, recording_windows(windows), batch_size);
+std::vector<float> ArrayModel::embed(const io::RecordingWindows& windows, int64_t batch_size) const {
+  check_windows(windows);
+  return window_embeddings(*model_, windows, batch_size);
 }
 
-std::vector<double> ArrayModel::predict_proba(const WindowArrays& windows, int64_t batch_size) const {
+std::vector<double> ArrayModel::predict_proba(const io::RecordingWindows& windows, int64_t batch_size) const {
   LUMAMBA_CHECK_INPUT(is_classifier(), "{}: a pretraining checkpoint has no classifier; fine-tune it first "
                       "(lumamba finetune) or use embed", source_);
-  return window_probabilities(*model_, recording_windows(windows), batch_size);
+  check_windows(windows);
+  return window_probabilities(*model_, windows, batch_size);
 }
 
 std::vector<NamedArray> ArrayModel::forward(const std::vector<float>& signal, int64_t batch, int64_t n_channels,

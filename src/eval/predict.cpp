@@ -62,6 +62,14 @@ void over_batches(const WindowTensors& w, int64_t batch_size, Fn&& fn) {
 
 }  // namespace
 
+preprocess::PreprocessPreset preset_for_new_recordings(preprocess::PreprocessPreset preset,
+                                                      const std::vector<std::string>& overrides) {
+  if (preset.labels != "events") preset.labels = "none";
+  preprocess::apply_preset_overrides(preset, overrides);
+  preprocess::validate(preset);
+  return preset;
+}
+
 // The preprocessing a checkpoint was trained with; `preset` (name or YAML file) when it has none.
 preprocess::PreprocessPreset checkpoint_preset(const LoadedModel& model, const std::string& preset,
                                             const std::vector<std::string>& overrides, const std::string& weights) {
@@ -78,11 +86,7 @@ preprocess::PreprocessPreset checkpoint_preset(const LoadedModel& model, const s
     stored.erase("window_samples");
     p = preprocess::preset_from_text(stored.dump(), weights + " (lumamba.preprocess)");
   }
-  // Labels of the training data (folder names, manifests, annotation files) are not available for a new
-  // recording: windows are cut without them, except event-locked windows, which the annotations define.
-  if (p.labels != "events") p.labels = "none";
-  preprocess::apply_preset_overrides(p, overrides);
-  preprocess::validate(p);
+  p = preset_for_new_recordings(std::move(p), overrides);
   LUMAMBA_CHECK_INPUT(p.window_samples() % model.options.patch_size() == 0,
                       "windows of {} samples are not a multiple of the model's patch size {}", p.window_samples(),
                       model.options.patch_size());

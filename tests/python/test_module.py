@@ -186,7 +186,7 @@ def test_threads_and_gil_released_during_compute(encoder):
     data, info = lumamba.read_edf(EDF / "S001R01.edf")
     w = encoder.windows(data, info["ch_names"], info["sfreq"])
     done = threading.Event()
-    worker = threading.Thread(target=lambda: (encoder.embed(w, (), 0), encoder.embed(w, (), 0), done.set()))
+    worker = threading.Thread(target=lambda: (encoder.embed(w), encoder.embed(w), done.set()))
     spins = 0
     worker.start()
     while not done.is_set():

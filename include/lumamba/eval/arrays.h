@@ -12,25 +12,16 @@
 #include <vector>
 
 #include "lumamba/io/array_recording.h"
+#include "lumamba/io/window_h5.h"
 
 namespace lumamba::eval {
 
 struct LoadedModel;
 
-/// One preprocessed recording: windows as `lumamba preprocess` writes them to HDF5.
-struct WindowArrays {
-  int64_t n_windows = 0, n_channels = 0, n_samples = 0;
-  double sfreq_hz = 0;
-  std::vector<float> signal_uv;                             ///< (N, C, T), µV, not z-scored
-  std::vector<double> window_start_s;                       ///< (N,)
-  std::vector<int64_t> labels;                              ///< (N,) event-locked windows only, else empty
-  std::vector<std::string> channel_names;                   ///< (C,) after the montage ("FP1-F7", "C3")
-  std::vector<std::array<double, 3>> channel_locations_m;   ///< (C, 3)
-};
-
-/// Windows of a recording by a preset (name or YAML file) with key=value overrides. Labels come
-/// only from the recording's own events (event-locked presets); any other label source is unset.
-WindowArrays preprocess_array(const io::ArrayRecordingData& recording, const std::string& preset,
+/// Windows of a recording by a preset (name or YAML file) with key=value overrides, as `lumamba
+/// preprocess` cuts a file (io::RecordingWindows: (N, C, T) µV, start times, channels). Labels come
+/// only from the recording's own events (event-locked presets); otherwise they are -1.
+io::RecordingWindows preprocess_array(const io::ArrayRecordingData& recording, const std::string& preset,
                               const std::vector<std::string>& overrides, int n_threads = 1);
 
 /// A named output of the network: shape and float32 values, row-major.
@@ -60,12 +51,12 @@ class ArrayModel {
 
   /// The recording cut as this checkpoint's preprocessing says (or by `preset` when it stores none,
   /// or to replace it), with preset overrides key=value (e.g. window_hop_s=0.5).
-  WindowArrays windows(const io::ArrayRecordingData& recording, const std::string& preset = "",
+  io::RecordingWindows windows(const io::ArrayRecordingData& recording, const std::string& preset = "",
                        const std::vector<std::string>& preset_overrides = {}, int n_threads = 1) const;
   /// (N, Q·E) mean-over-patches embeddings of the windows (z-scored per channel first).
-  std::vector<float> embed(const WindowArrays& windows, int64_t batch_size = 64) const;
+  std::vector<float> embed(const io::RecordingWindows& windows, int64_t batch_size = 64) const;
   /// (N, K) class probabilities of the windows; InputError for a pretraining checkpoint.
-  std::vector<double> predict_proba(const WindowArrays& windows, int64_t batch_size = 64) const;
+  std::vector<double> predict_proba(const io::RecordingWindows& windows, int64_t batch_size = 64) const;
   /// The network on raw inputs, as `lumamba forward`: `signal` (B, C, T); `locations` (B, C, 3) or
   /// (C, 3) metres, or empty to look `channel_names` up in the 10-05 table; `mask` (B, C, T) 0/1 or
   /// empty; a pretraining model also needs `channel_names` (its channel embedding). Outputs

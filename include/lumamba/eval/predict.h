@@ -16,6 +16,12 @@
 
 namespace lumamba::eval {
 
+/// A preset made ready for recordings that come without the training data's label sources (folder
+/// names, manifests, annotation files): labels "none" unless windows are event-locked (the
+/// recording's own events label them), then `overrides` key=value, validated.
+preprocess::PreprocessPreset preset_for_new_recordings(preprocess::PreprocessPreset preset,
+                                                      const std::vector<std::string>& overrides);
+
 /// The preprocessing a checkpoint was trained with (its `lumamba.preprocess` metadata), or `preset`
 /// (a name or YAML file) when given; then `overrides` (key=value). Labels are "none" unless the
 /// windows are event-locked. InputError naming `weights_name` when there is none, or when the
